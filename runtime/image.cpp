@@ -1,0 +1,244 @@
+// image.cpp: stb_image-based decoding with header checks done first (see
+// image.h), and stb_image_write-based PNG/JPEG encoding. The stb
+// implementations are compiled here and only here.
+// Depends on stb and runtime/error.h only.
+#include "runtime/image.h"
+
+#include <cctype>
+#include <cerrno>
+#include <climits>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+
+#include "runtime/error.h"
+
+#define STB_IMAGE_IMPLEMENTATION
+#define STBI_ONLY_JPEG
+#define STBI_ONLY_PNG
+#define STBI_ONLY_BMP
+#define STBI_NO_STDIO
+#define STBI_FAILURE_USERMSG
+#if defined(__GNUC__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wunused-function"
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+#pragma GCC diagnostic ignored "-Wsign-compare"
+#pragma GCC diagnostic ignored "-Wimplicit-fallthrough"
+#endif
+#include <stb_image.h>
+#define STB_IMAGE_WRITE_IMPLEMENTATION
+#define STBI_WRITE_NO_STDIO
+#include <stb_image_write.h>
+#if defined(__GNUC__)
+#pragma GCC diagnostic pop
+#endif
+
+namespace vedge {
+namespace {
+
+enum class Format { Unknown, Jpeg, Png, Bmp };
+
+Format sniff(const uint8_t* p, size_t n) {
+  static const uint8_t kPng[8] = {0x89, 'P', 'N', 'G', 0x0d, 0x0a, 0x1a, 0x0a};
+  if (n >= 3 && p[0] == 0xff && p[1] == 0xd8 && p[2] == 0xff) return Format::Jpeg;
+  if (n >= 8 && std::memcmp(p, kPng, 8) == 0) return Format::Png;
+  if (n >= 2 && p[0] == 'B' && p[1] == 'M') return Format::Bmp;
+  return Format::Unknown;
+}
+
+const char* format_name(Format f) {
+  switch (f) {
+    case Format::Jpeg: return "JPEG";
+    case Format::Png: return "PNG";
+    case Format::Bmp: return "BMP";
+    default: return "unknown";
+  }
+}
+
+std::string first_bytes_hex(const uint8_t* p, size_t n) {
+  std::string s;
+  char buf[4];
+  for (size_t i = 0; i < n && i < 4; ++i) {
+    std::snprintf(buf, sizeof buf, "%s%02x", i ? " " : "", p[i]);
+    s += buf;
+  }
+  return s;
+}
+
+uint32_t le16(const uint8_t* p) { return p[0] | (p[1] << 8); }
+uint32_t le32(const uint8_t* p) {
+  return p[0] | (p[1] << 8) | (p[2] << 16) | (static_cast<uint32_t>(p[3]) << 24);
+}
+
+// A JPEG is complete only if an end-of-image marker (FF D9) follows its last
+// start-of-scan marker (FF DA). Entropy-coded data stuffs every FF byte, so
+// neither marker can appear by accident there. stb itself pads a truncated
+// scan with zeros and would "succeed".
+void check_jpeg_complete(const uint8_t* p, size_t n, const std::string& name) {
+  size_t sos = n;
+  for (size_t i = n; i-- > 1;) {
+    if (p[i - 1] == 0xff && p[i] == 0xda) { sos = i; break; }
+  }
+  if (sos == n) fail(name, ": corrupt JPEG image (no start-of-scan marker)");
+  for (size_t i = sos + 1; i + 1 < n; ++i) {
+    if (p[i] == 0xff && p[i + 1] == 0xd9) return;
+  }
+  fail(name, ": truncated JPEG image (", n, " bytes, no end-of-image marker)");
+}
+
+// Uncompressed BMP pixel data must fit in the file; stb reads zeros past the
+// end instead of failing.
+void check_bmp_complete(const uint8_t* p, size_t n, const std::string& name) {
+  if (n < 26) fail(name, ": truncated BMP image (", n, " bytes, header incomplete)");
+  uint64_t offset = le32(p + 10);
+  uint32_t header_size = le32(p + 14);
+  int64_t w, h;
+  uint32_t bpp, compression = 0;
+  if (header_size == 12) {
+    w = le16(p + 18);
+    h = le16(p + 20);
+    bpp = le16(p + 24);
+  } else {
+    if (n < 34) fail(name, ": truncated BMP image (", n, " bytes, header incomplete)");
+    w = static_cast<int32_t>(le32(p + 18));
+    h = static_cast<int32_t>(le32(p + 22));
+    bpp = le16(p + 28);
+    compression = le32(p + 30);
+  }
+  if (compression != 0 && compression != 3) return;  // RLE etc.: stb decides
+  if (w <= 0 || bpp == 0 || bpp > 32) return;         // stb rejects these
+  uint64_t stride = ((static_cast<uint64_t>(w) * bpp + 31) / 32) * 4;
+  uint64_t need = offset + stride * static_cast<uint64_t>(h < 0 ? -h : h);
+  if (need > n) fail(name, ": truncated BMP image (", n, " bytes, pixel data needs ", need, ")");
+}
+
+const char* stb_reason() {
+  const char* r = stbi_failure_reason();
+  return r ? r : "unknown error";
+}
+
+}  // namespace
+
+Image decode_image_memory(const uint8_t* bytes, size_t n, const std::string& name,
+                          const ImageLimits& limits) {
+  if (n == 0 || !bytes) fail(name, ": empty image file (0 bytes)");
+  Format fmt = sniff(bytes, n);
+  if (fmt == Format::Unknown)
+    fail(name, ": not a JPEG, PNG or BMP image (starts with ", first_bytes_hex(bytes, n), ")");
+  if (n > static_cast<size_t>(INT_MAX)) fail(name, ": image file too large (", n, " bytes)");
+  const int len = static_cast<int>(n);
+
+  int w = 0, h = 0, comp = 0;
+  if (!stbi_info_from_memory(bytes, len, &w, &h, &comp))
+    fail(name, ": corrupt ", format_name(fmt), " image (", stb_reason(), ")");
+  if (w < limits.min_side || h < limits.min_side)
+    fail(name, ": image is ", w, "x", h, ", smaller than the ", limits.min_side, "x",
+         limits.min_side, " minimum");
+  if (w > limits.max_side || h > limits.max_side)
+    fail(name, ": image is ", w, "x", h, ", larger than the ", limits.max_side, "x",
+         limits.max_side, " limit");
+  if (static_cast<int64_t>(w) * h > limits.max_pixels)
+    fail(name, ": image is ", w, "x", h, " (", static_cast<int64_t>(w) * h,
+         " pixels), more than the ", limits.max_pixels, " pixel limit");
+  if (fmt == Format::Jpeg) check_jpeg_complete(bytes, n, name);
+  if (fmt == Format::Bmp) check_bmp_complete(bytes, n, name);
+
+  int dw = 0, dh = 0, dc = 0;
+  uint8_t* px = stbi_load_from_memory(bytes, len, &dw, &dh, &dc, 3);
+  if (!px) fail(name, ": corrupt ", format_name(fmt), " image (", stb_reason(), ")");
+  Image img;
+  if (dw != w || dh != h) {
+    stbi_image_free(px);
+    fail(name, ": corrupt ", format_name(fmt), " image (header says ", w, "x", h,
+         ", pixel data is ", dw, "x", dh, ")");
+  }
+  img.width = w;
+  img.height = h;
+  img.channels = 3;
+  img.rgb.assign(px, px + static_cast<size_t>(w) * h * 3);
+  stbi_image_free(px);
+  return img;
+}
+
+Image decode_image_file(const std::string& path, const ImageLimits& limits) {
+  std::ifstream f(path, std::ios::binary | std::ios::ate);
+  if (!f) fail(path, ": cannot open image (", std::strerror(errno), ")");
+  std::streamoff size = f.tellg();
+  if (size < 0) fail(path, ": cannot read image");
+  if (size > (std::streamoff(1) << 30)) fail(path, ": image file too large (", size, " bytes)");
+  std::vector<uint8_t> bytes(static_cast<size_t>(size));
+  f.seekg(0);
+  if (size > 0 && !f.read(reinterpret_cast<char*>(bytes.data()), size))
+    fail(path, ": cannot read image");
+  return decode_image_memory(bytes.data(), bytes.size(), path, limits);
+}
+
+namespace {
+
+void append_bytes(void* ctx, void* data, int size) {
+  auto* out = static_cast<std::vector<uint8_t>*>(ctx);
+  auto* p = static_cast<const uint8_t*>(data);
+  out->insert(out->end(), p, p + size);
+}
+
+void check_encodable(const std::string& path, const Image& img) {
+  VEDGE_CHECK(img.channels == 3 && img.width > 0 && img.height > 0 &&
+                  img.rgb.size() == static_cast<size_t>(img.width) * img.height * 3,
+              path, ": cannot encode an invalid image (", img.width, "x", img.height, "x",
+              img.channels, ", ", img.rgb.size(), " bytes)");
+}
+
+void write_file_atomic(const std::string& path, const std::vector<uint8_t>& bytes) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
+    if (!f) fail(path, ": cannot write (", std::strerror(errno), ")");
+    f.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+    if (!f) fail(path, ": write failed");
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    std::remove(tmp.c_str());
+    fail(path, ": cannot rename temporary file (", std::strerror(errno), ")");
+  }
+}
+
+std::string lower_ext(const std::string& path) {
+  size_t dot = path.find_last_of('.');
+  size_t slash = path.find_last_of('/');
+  if (dot == std::string::npos || (slash != std::string::npos && dot < slash)) return "";
+  std::string e = path.substr(dot);
+  for (char& c : e) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return e;
+}
+
+}  // namespace
+
+void write_png(const std::string& path, const Image& img) {
+  check_encodable(path, img);
+  std::vector<uint8_t> out;
+  if (!stbi_write_png_to_func(append_bytes, &out, img.width, img.height, 3, img.rgb.data(),
+                              img.width * 3))
+    fail(path, ": PNG encoding failed");
+  write_file_atomic(path, out);
+}
+
+void write_jpeg(const std::string& path, const Image& img, int quality) {
+  check_encodable(path, img);
+  VEDGE_CHECK(quality >= 1 && quality <= 100, path, ": JPEG quality ", quality,
+              " is outside 1..100");
+  std::vector<uint8_t> out;
+  if (!stbi_write_jpg_to_func(append_bytes, &out, img.width, img.height, 3, img.rgb.data(),
+                              quality))
+    fail(path, ": JPEG encoding failed");
+  write_file_atomic(path, out);
+}
+
+void write_image(const std::string& path, const Image& img) {
+  const std::string e = lower_ext(path);
+  if (e == ".png") return write_png(path, img);
+  if (e == ".jpg" || e == ".jpeg") return write_jpeg(path, img);
+  fail(path, ": cannot tell the image format from the extension (use .png, .jpg or .jpeg)");
+}
+
+}  // namespace vedge

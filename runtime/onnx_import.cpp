@@ -1,0 +1,1200 @@
+// onnx_import.cpp: ONNX ModelProto -> canonical Graph (see graph.h for the
+// canonical forms and onnx_import.h for the contract).
+//
+// Nodes are translated one by one in file order. Every value gets a static
+// shape as soon as it is created, so shape computations (Shape, Gather,
+// Unsqueeze, Concat, Cast, Slice, ...) over them are evaluated right away
+// into constants by the small evaluator in this file; canonical float ops
+// whose inputs are all constant are evaluated with the reference kernels
+// (passes.h). Afterwards optimize_graph() folds BatchNorm and fuses
+// activations, and the result is checked to contain canonical ops only.
+// Depends on graph.h, shape_inference.h, passes.h and the ONNX protobuf.
+#include "runtime/onnx_import.h"
+
+#ifndef ONNX_ML
+#define ONNX_ML 1
+#endif
+#include <onnx/onnx_pb.h>  // defines ONNX_API, includes onnx-ml.pb.h
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <functional>
+#include <limits>
+#include <set>
+#include <sstream>
+
+#include "runtime/error.h"
+#include "runtime/passes.h"
+#include "runtime/shape_inference.h"
+
+namespace vedge {
+
+namespace {
+
+// Upper bound on elements of any tensor the importer materializes, so a
+// malformed file cannot make it allocate without limit.
+constexpr int64_t kMaxElements = int64_t{1} << 28;
+
+const std::set<std::string>& canonical_ops() {
+  static const std::set<std::string> ops = {
+      "Conv",    "Relu",    "Sigmoid",     "HardSwish", "HardSigmoid", "Clip",
+      "Add",     "Sub",     "Mul",         "Div",       "GlobalAveragePool",
+      "AveragePool", "MaxPool", "Gemm",    "MatMul",    "Reshape",     "Transpose",
+      "Concat",  "Softmax", "Resize"};
+  return ops;
+}
+
+// ---- small tensor helpers (any dtype) -------------------------------------
+
+bool is_float(DType t) { return t == DType::F32 || t == DType::F16; }
+
+void store(Tensor& t, int64_t i, double v) {
+  switch (t.dtype()) {
+    case DType::F32: t.data<float>()[i] = static_cast<float>(v); break;
+    case DType::F16: t.data<uint16_t>()[i] = float_to_half(static_cast<float>(v)); break;
+    case DType::I8: t.data<int8_t>()[i] = static_cast<int8_t>(v); break;
+    case DType::U8: t.data<uint8_t>()[i] = static_cast<uint8_t>(v); break;
+    case DType::I32: t.data<int32_t>()[i] = static_cast<int32_t>(v); break;
+    case DType::I64: t.data<int64_t>()[i] = static_cast<int64_t>(v); break;
+    case DType::Bool: t.data<uint8_t>()[i] = v != 0.0; break;
+  }
+}
+
+void store_i(Tensor& t, int64_t i, int64_t v) {
+  switch (t.dtype()) {
+    case DType::I64: t.data<int64_t>()[i] = v; break;
+    case DType::I32: t.data<int32_t>()[i] = static_cast<int32_t>(v); break;
+    case DType::Bool: t.data<uint8_t>()[i] = v != 0; break;
+    default: store(t, i, static_cast<double>(v));
+  }
+}
+
+// Flat index into `in` for every element of `out` under numpy broadcasting.
+std::vector<int64_t> broadcast_offsets(const Shape& in, const Shape& out) {
+  const size_t r = out.size(), off = r - in.size();
+  std::vector<int64_t> stride(r, 0);
+  int64_t s = 1;
+  for (size_t d = r; d-- > off;) {
+    stride[d] = in[d - off] == 1 ? 0 : s;
+    s *= in[d - off];
+  }
+  std::vector<int64_t> res(static_cast<size_t>(numel(out)));
+  std::vector<int64_t> idx(r, 0);
+  for (size_t i = 0; i < res.size(); ++i) {
+    int64_t o = 0;
+    for (size_t d = 0; d < r; ++d) o += idx[d] * stride[d];
+    res[i] = o;
+    for (size_t d = r; d-- > 0;) {
+      if (++idx[d] < out[d]) break;
+      idx[d] = 0;
+    }
+  }
+  return res;
+}
+
+void copy_elem(Tensor& dst, int64_t di, const Tensor& src, int64_t si) {
+  size_t es = dtype_size(src.dtype());
+  std::memcpy(static_cast<uint8_t*>(dst.raw()) + di * static_cast<int64_t>(es),
+              static_cast<const uint8_t*>(src.raw()) + si * static_cast<int64_t>(es), es);
+}
+
+std::vector<int64_t> row_major_strides(const Shape& s) {
+  std::vector<int64_t> st(s.size(), 1);
+  for (size_t d = s.size(); d-- > 1;) st[d - 1] = st[d] * s[d];
+  return st;
+}
+
+// ---- the importer ----------------------------------------------------------
+
+class Importer {
+ public:
+  Importer(std::string src, const ImportOptions& opt) : src_(std::move(src)), opt_(opt) {}
+  Graph run(const onnx::ModelProto& m);
+
+ private:
+  struct NodeCtx {
+    const onnx::NodeProto* p;
+    std::string name;
+    std::string op;
+  };
+
+  template <class... A>
+  [[noreturn]] void err(const A&... a) const {
+    fail(src_, ": ", a...);
+  }
+  template <class... A>
+  [[noreturn]] void nerr(const NodeCtx& n, const A&... a) const {
+    fail(src_, ": node '", n.name, "' (", n.op, "): ", a...);
+  }
+
+  // Values
+  Tensor tensor_from_proto(const onnx::TensorProto& t, const std::string& what) const;
+  DType dtype_from_onnx(int32_t t, const std::string& what) const;
+  int input_id(const NodeCtx& n, size_t i) const;  // -1 when absent
+  const Value& in_val(const NodeCtx& n, size_t i) const;
+  const Tensor& const_in(const NodeCtx& n, size_t i, const char* what) const;
+  bool all_const(const NodeCtx& n) const;
+  void bind_output(const NodeCtx& n, size_t i, int id);
+  int new_value(const std::string& name, DType dt, Shape shape);
+  void set_const_output(const NodeCtx& n, size_t i, Tensor t);
+
+  // Attributes
+  const onnx::AttributeProto* attr(const NodeCtx& n, const char* k) const;
+  int64_t attr_i(const NodeCtx& n, const char* k, int64_t def) const;
+  float attr_f(const NodeCtx& n, const char* k, float def) const;
+  std::string attr_s(const NodeCtx& n, const char* k, const std::string& def) const;
+  std::vector<int64_t> attr_ints(const NodeCtx& n, const char* k,
+                                 const std::vector<int64_t>& def) const;
+  std::vector<float> attr_floats(const NodeCtx& n, const char* k) const;
+
+  // Translation
+  void import_inputs(const onnx::GraphProto& gp);
+  void convert(const NodeCtx& n);
+  bool eval_constant(const NodeCtx& n);  // true if handled (outputs are constants)
+  int emit(const NodeCtx& n, const std::string& op, std::vector<int> inputs, Attrs attrs,
+           const std::string& out_name, Shape resolved_shape = {});
+  void emit_output(const NodeCtx& n, const std::string& op, std::vector<int> inputs,
+                   Attrs attrs = {}, Shape resolved_shape = {});
+  int emit_reshape(const NodeCtx& n, int x, const Shape& s, const std::string& out_name);
+  void window_attrs(const NodeCtx& n, const Shape& x, const Shape& kernel, Attrs& a,
+                    bool is_pool);
+  void convert_resize(const NodeCtx& n);
+  void convert_softmax(const NodeCtx& n);
+  Shape resolve_reshape(const NodeCtx& n, const Shape& in, const std::vector<int64_t>& spec,
+                        bool allowzero) const;
+  std::vector<int64_t> axes_arg(const NodeCtx& n, size_t input_index) const;
+  void finish_outputs(const onnx::GraphProto& gp);
+  void check_canonical() const;
+
+  std::string src_;
+  ImportOptions opt_;
+  int64_t opset_ = 0;
+  Graph g_;
+  std::map<std::string, int> ids_;            // ONNX value name -> value id
+  std::map<std::string, std::string> poison_;  // outputs we do not produce
+  int unique_ = 0;
+};
+
+// -- tensors
+
+DType Importer::dtype_from_onnx(int32_t t, const std::string& what) const {
+  switch (t) {
+    case onnx::TensorProto_DataType_FLOAT: return DType::F32;
+    case onnx::TensorProto_DataType_DOUBLE: return DType::F32;
+    case onnx::TensorProto_DataType_FLOAT16: return DType::F16;
+    case onnx::TensorProto_DataType_INT8: return DType::I8;
+    case onnx::TensorProto_DataType_UINT8: return DType::U8;
+    case onnx::TensorProto_DataType_INT16:
+    case onnx::TensorProto_DataType_UINT16:
+    case onnx::TensorProto_DataType_INT32: return DType::I32;
+    case onnx::TensorProto_DataType_INT64: return DType::I64;
+    case onnx::TensorProto_DataType_BOOL: return DType::Bool;
+    default: err(what, ": unsupported data type ", t);
+  }
+}
+
+Tensor Importer::tensor_from_proto(const onnx::TensorProto& t, const std::string& what) const {
+  if (t.data_location() == onnx::TensorProto_DataLocation_EXTERNAL || t.external_data_size() > 0)
+    err(what, ": tensors with external data are not supported (save the model as one file)");
+  if (t.has_segment()) err(what, ": segmented tensors are not supported");
+  Shape shape;
+  int64_t n = 1;
+  for (int64_t d : t.dims()) {
+    if (d < 0 || (d > 0 && n > kMaxElements / d)) err(what, ": invalid or too large dimensions");
+    shape.push_back(d);
+    n *= d;
+  }
+  const int32_t ot = t.data_type();
+  DType dt = dtype_from_onnx(ot, what);
+  Tensor out(dt, shape);
+  const std::string& raw = t.raw_data();
+  const bool is_double = ot == onnx::TensorProto_DataType_DOUBLE;
+  const bool is_16 = ot == onnx::TensorProto_DataType_INT16 || ot == onnx::TensorProto_DataType_UINT16;
+  if (t.has_raw_data()) {
+    size_t es = is_double ? 8 : is_16 ? 2 : dtype_size(dt);
+    if (raw.size() != static_cast<size_t>(n) * es)
+      err(what, ": raw data has ", raw.size(), " bytes, ", shape_str(shape), " of ",
+          dtype_name(dt), " needs ", static_cast<size_t>(n) * es);
+    for (int64_t i = 0; i < n; ++i) {
+      const char* p = raw.data() + i * static_cast<int64_t>(es);
+      if (is_double) {
+        double v;
+        std::memcpy(&v, p, 8);
+        store(out, i, v);
+      } else if (ot == onnx::TensorProto_DataType_INT16) {
+        int16_t v;
+        std::memcpy(&v, p, 2);
+        store_i(out, i, v);
+      } else if (ot == onnx::TensorProto_DataType_UINT16) {
+        uint16_t v;
+        std::memcpy(&v, p, 2);
+        store_i(out, i, v);
+      } else {
+        std::memcpy(static_cast<uint8_t*>(out.raw()) + i * static_cast<int64_t>(es), p, es);
+      }
+    }
+    return out;
+  }
+  auto check = [&](int size) {
+    if (size != n) err(what, ": has ", size, " values, shape ", shape_str(shape), " needs ", n);
+  };
+  switch (ot) {
+    case onnx::TensorProto_DataType_FLOAT:
+      check(t.float_data_size());
+      for (int64_t i = 0; i < n; ++i) out.data<float>()[i] = t.float_data(static_cast<int>(i));
+      break;
+    case onnx::TensorProto_DataType_DOUBLE:
+      check(t.double_data_size());
+      for (int64_t i = 0; i < n; ++i) store(out, i, t.double_data(static_cast<int>(i)));
+      break;
+    case onnx::TensorProto_DataType_INT64:
+      check(t.int64_data_size());
+      for (int64_t i = 0; i < n; ++i) out.data<int64_t>()[i] = t.int64_data(static_cast<int>(i));
+      break;
+    case onnx::TensorProto_DataType_FLOAT16:
+      check(t.int32_data_size());
+      for (int64_t i = 0; i < n; ++i)
+        out.data<uint16_t>()[i] = static_cast<uint16_t>(t.int32_data(static_cast<int>(i)));
+      break;
+    default:  // int8/uint8/int16/uint16/int32/bool live in int32_data
+      check(t.int32_data_size());
+      for (int64_t i = 0; i < n; ++i) store_i(out, i, t.int32_data(static_cast<int>(i)));
+  }
+  return out;
+}
+
+// -- values
+
+int Importer::input_id(const NodeCtx& n, size_t i) const {
+  if (i >= static_cast<size_t>(n.p->input_size())) return -1;
+  const std::string& nm = n.p->input(static_cast<int>(i));
+  if (nm.empty()) return -1;
+  auto pz = poison_.find(nm);
+  if (pz != poison_.end()) nerr(n, "reads '", nm, "': ", pz->second);
+  auto it = ids_.find(nm);
+  if (it == ids_.end()) nerr(n, "input '", nm, "' is not produced by any earlier node");
+  return it->second;
+}
+
+const Value& Importer::in_val(const NodeCtx& n, size_t i) const {
+  int id = input_id(n, i);
+  if (id < 0) nerr(n, "missing input ", i);
+  return g_.values[static_cast<size_t>(id)];
+}
+
+const Tensor& Importer::const_in(const NodeCtx& n, size_t i, const char* what) const {
+  const Value& v = in_val(n, i);
+  if (!v.is_constant()) nerr(n, what, " ('", v.name, "') must be constant");
+  return v.constant;
+}
+
+bool Importer::all_const(const NodeCtx& n) const {
+  for (int i = 0; i < n.p->input_size(); ++i) {
+    int id = input_id(n, static_cast<size_t>(i));
+    if (id >= 0 && !g_.values[static_cast<size_t>(id)].is_constant()) return false;
+  }
+  return true;
+}
+
+int Importer::new_value(const std::string& name, DType dt, Shape shape) {
+  Value v;
+  v.name = name;
+  v.dtype = dt;
+  v.shape = std::move(shape);
+  return g_.add_value(std::move(v));
+}
+
+void Importer::bind_output(const NodeCtx& n, size_t i, int id) {
+  if (i >= static_cast<size_t>(n.p->output_size())) nerr(n, "missing output ", i);
+  const std::string& nm = n.p->output(static_cast<int>(i));
+  if (nm.empty()) return;
+  if (ids_.count(nm)) nerr(n, "output '", nm, "' is produced twice");
+  ids_[nm] = id;
+}
+
+void Importer::set_const_output(const NodeCtx& n, size_t i, Tensor t) {
+  if (t.numel() > kMaxElements) nerr(n, "constant result is too large");
+  std::string nm = i < static_cast<size_t>(n.p->output_size()) ? n.p->output(static_cast<int>(i)) : "";
+  bind_output(n, i, g_.add_constant(nm.empty() ? n.name + ":" + std::to_string(i) : nm, t));
+}
+
+// -- attributes
+
+const onnx::AttributeProto* Importer::attr(const NodeCtx& n, const char* k) const {
+  for (const auto& a : n.p->attribute())
+    if (a.name() == k) return &a;
+  return nullptr;
+}
+
+int64_t Importer::attr_i(const NodeCtx& n, const char* k, int64_t def) const {
+  const auto* a = attr(n, k);
+  if (!a) return def;
+  if (a->type() != onnx::AttributeProto_AttributeType_INT) nerr(n, "attribute '", k, "' must be an int");
+  return a->i();
+}
+
+float Importer::attr_f(const NodeCtx& n, const char* k, float def) const {
+  const auto* a = attr(n, k);
+  if (!a) return def;
+  if (a->type() == onnx::AttributeProto_AttributeType_INT) return static_cast<float>(a->i());
+  if (a->type() != onnx::AttributeProto_AttributeType_FLOAT) nerr(n, "attribute '", k, "' must be a float");
+  return a->f();
+}
+
+std::string Importer::attr_s(const NodeCtx& n, const char* k, const std::string& def) const {
+  const auto* a = attr(n, k);
+  if (!a) return def;
+  if (a->type() != onnx::AttributeProto_AttributeType_STRING) nerr(n, "attribute '", k, "' must be a string");
+  return a->s();
+}
+
+std::vector<int64_t> Importer::attr_ints(const NodeCtx& n, const char* k,
+                                         const std::vector<int64_t>& def) const {
+  const auto* a = attr(n, k);
+  if (!a) return def;
+  if (a->type() != onnx::AttributeProto_AttributeType_INTS) nerr(n, "attribute '", k, "' must be a list of ints");
+  return {a->ints().begin(), a->ints().end()};
+}
+
+std::vector<float> Importer::attr_floats(const NodeCtx& n, const char* k) const {
+  const auto* a = attr(n, k);
+  if (!a) return {};
+  if (a->type() != onnx::AttributeProto_AttributeType_FLOATS) nerr(n, "attribute '", k, "' must be a list of floats");
+  return {a->floats().begin(), a->floats().end()};
+}
+
+// -- graph inputs
+
+void Importer::import_inputs(const onnx::GraphProto& gp) {
+  for (const auto& init : gp.initializer()) {
+    if (init.name().empty()) err("an initializer has no name");
+    if (ids_.count(init.name())) err("initializer '", init.name(), "' is defined twice");
+    ids_[init.name()] = g_.add_constant(init.name(), tensor_from_proto(init, "initializer '" + init.name() + "'"));
+  }
+  for (const auto& in : gp.input()) {
+    if (ids_.count(in.name())) continue;  // an initializer listed as input: a constant
+    const std::string what = "input '" + in.name() + "'";
+    if (!in.type().has_tensor_type()) err(what, ": not a tensor");
+    const auto& tt = in.type().tensor_type();
+    if (tt.elem_type() != onnx::TensorProto_DataType_FLOAT)
+      err(what, ": data type ", tt.elem_type(), " is not supported (inputs must be float32)");
+    Shape shape;
+    auto ov = opt_.input_shapes.find(in.name());
+    if (ov != opt_.input_shapes.end()) {
+      shape = ov->second;
+      if (tt.has_shape() && tt.shape().dim_size() != static_cast<int>(shape.size()))
+        err(what, ": given shape ", shape_str(shape), " has rank ", shape.size(),
+            ", the model declares rank ", tt.shape().dim_size());
+    } else {
+      if (!tt.has_shape()) err(what, ": has no declared shape; pass one in ImportOptions::input_shapes");
+      for (int d = 0; d < tt.shape().dim_size(); ++d) {
+        const auto& dim = tt.shape().dim(d);
+        if (dim.has_dim_value() && dim.dim_value() > 0) {
+          shape.push_back(dim.dim_value());
+        } else if (d == 0 && opt_.batch > 0) {
+          shape.push_back(opt_.batch);
+        } else {
+          err(what, ": dimension ", d, " ('", dim.dim_param(),
+              "') is dynamic and cannot be made static; pass the shape in ImportOptions::input_shapes");
+        }
+      }
+    }
+    for (int64_t d : shape)
+      if (d <= 0 || d > kMaxElements) err(what, ": invalid dimension in ", shape_str(shape));
+    if (numel(shape) > kMaxElements) err(what, ": shape ", shape_str(shape), " is too large");
+    int id = new_value(in.name(), DType::F32, shape);
+    ids_[in.name()] = id;
+    g_.inputs.push_back(id);
+  }
+}
+
+// -- emitting canonical nodes
+
+int Importer::emit(const NodeCtx& n, const std::string& op, std::vector<int> inputs, Attrs attrs,
+                   const std::string& out_name, Shape resolved_shape) {
+  Node node;
+  node.name = n.name;
+  node.op = op;
+  node.inputs = std::move(inputs);
+  node.attrs = std::move(attrs);
+  for (int i : node.inputs)
+    if (i >= 0 && op != "BatchNormalization" && op != "Identity" &&
+        g_.values[static_cast<size_t>(i)].dtype != DType::F32 && !(op == "Reshape" && i == node.inputs[0]))
+      nerr(n, "input '", g_.values[static_cast<size_t>(i)].name, "' has type ",
+           dtype_name(g_.values[static_cast<size_t>(i)].dtype), "; only float32 is supported here");
+  DType dt = node.inputs.empty() ? DType::F32 : g_.values[static_cast<size_t>(node.inputs[0])].dtype;
+  int out = new_value(out_name, dt, std::move(resolved_shape));
+  node.outputs = {out};
+  Shape s = infer_node_shapes(g_, node).at(0);
+  if (numel(s) > kMaxElements) nerr(n, "output shape ", shape_str(s), " is too large");
+  g_.values[static_cast<size_t>(out)].shape = s;
+  bool foldable = op != "BatchNormalization";
+  for (int i : node.inputs)
+    if (i >= 0 && !g_.values[static_cast<size_t>(i)].is_constant()) foldable = false;
+  if (foldable) {
+    g_.values[static_cast<size_t>(out)].constant = evaluate_constant_node(g_, node).at(0);
+  } else {
+    g_.nodes.push_back(std::move(node));
+  }
+  return out;
+}
+
+void Importer::emit_output(const NodeCtx& n, const std::string& op, std::vector<int> inputs,
+                           Attrs attrs, Shape resolved_shape) {
+  std::string nm = n.p->output_size() > 0 ? n.p->output(0) : "";
+  if (nm.empty()) nm = n.name + ":0";
+  bind_output(n, 0, emit(n, op, std::move(inputs), std::move(attrs), nm, std::move(resolved_shape)));
+}
+
+int Importer::emit_reshape(const NodeCtx& n, int x, const Shape& s, const std::string& out_name) {
+  const Value& v = g_.values[static_cast<size_t>(x)];
+  if (numel(s) != numel(v.shape))
+    nerr(n, "cannot reshape ", shape_str(v.shape), " to ", shape_str(s));
+  if (v.is_constant()) return g_.add_constant(out_name, v.constant.reshaped(s));
+  Attrs a;
+  a.set("shape", s);
+  return emit(n, "Reshape", {x}, a, out_name);
+}
+
+Shape Importer::resolve_reshape(const NodeCtx& n, const Shape& in, const std::vector<int64_t>& spec,
+                                bool allowzero) const {
+  Shape out;
+  int infer = -1;
+  int64_t known = 1;
+  for (size_t i = 0; i < spec.size(); ++i) {
+    int64_t d = spec[i];
+    if (d == 0 && !allowzero) {
+      if (i >= in.size()) nerr(n, "shape ", shape_str(spec), " copies a dimension the input ", shape_str(in), " lacks");
+      d = in[i];
+    }
+    if (d == -1) {
+      if (infer >= 0) nerr(n, "shape ", shape_str(spec), " has more than one -1");
+      infer = static_cast<int>(i);
+      d = 1;
+    } else if (d < 0) {
+      nerr(n, "invalid target shape ", shape_str(spec));
+    } else {
+      known *= d;
+      if (known > kMaxElements) nerr(n, "invalid target shape ", shape_str(spec));
+    }
+    out.push_back(d);
+  }
+  if (infer >= 0) {
+    if (known == 0 || numel(in) % known != 0) nerr(n, "cannot reshape ", shape_str(in), " to ", shape_str(spec));
+    out[static_cast<size_t>(infer)] = numel(in) / known;
+  }
+  if (numel(out) != numel(in)) nerr(n, "cannot reshape ", shape_str(in), " to ", shape_str(spec));
+  return out;
+}
+
+std::vector<int64_t> Importer::axes_arg(const NodeCtx& n, size_t input_index) const {
+  if (opset_ >= 13) {
+    if (input_id(n, input_index) < 0) return {};
+    return const_in(n, input_index, "axes").to_int64s();
+  }
+  return attr_ints(n, "axes", {});
+}
+
+// Conv and pool windows: strides, dilations, resolved pads (auto_pad,
+// ceil_mode), written to `a` in the canonical form.
+void Importer::window_attrs(const NodeCtx& n, const Shape& x, const Shape& kernel, Attrs& a,
+                            bool is_pool) {
+  if (x.size() != 4) nerr(n, "only 2-D windows (4-D NCHW input) are supported, input is ", shape_str(x));
+  std::vector<int64_t> s = attr_ints(n, "strides", {1, 1});
+  std::vector<int64_t> d = attr_ints(n, "dilations", {1, 1});
+  std::vector<int64_t> p = attr_ints(n, "pads", {0, 0, 0, 0});
+  if (s.size() != 2 || d.size() != 2 || p.size() != 4 || kernel.size() != 2)
+    nerr(n, "strides/dilations/pads/kernel_shape must describe 2 spatial axes");
+  for (int i = 0; i < 2; ++i)
+    if (s[i] < 1 || d[i] < 1 || kernel[i] < 1) nerr(n, "kernel, strides and dilations must be >= 1");
+  for (int64_t v : p)
+    if (v < 0) nerr(n, "negative pads");
+  if (is_pool && (d[0] != 1 || d[1] != 1)) nerr(n, "dilated pooling is not supported");
+  std::string ap = attr_s(n, "auto_pad", "NOTSET");
+  if (ap == "SAME_UPPER" || ap == "SAME_LOWER") {
+    for (int i = 0; i < 2; ++i) {
+      int64_t in = x[static_cast<size_t>(i) + 2];
+      int64_t out = (in + s[i] - 1) / s[i];
+      int64_t total = std::max<int64_t>(0, (out - 1) * s[i] + (kernel[i] - 1) * d[i] + 1 - in);
+      int64_t small = total / 2;
+      p[i] = ap == "SAME_UPPER" ? small : total - small;
+      p[i + 2] = total - p[i];
+    }
+  } else if (ap == "VALID") {
+    p = {0, 0, 0, 0};
+  } else if (ap != "NOTSET") {
+    nerr(n, "unknown auto_pad '", ap, "'");
+  }
+  if (is_pool && attr_i(n, "ceil_mode", 0) != 0) {
+    for (int i = 0; i < 2; ++i) {
+      int64_t in = x[static_cast<size_t>(i) + 2], k = kernel[i];
+      int64_t span = in + p[i] + p[i + 2] - k;
+      if (span < 0) nerr(n, "kernel larger than the padded input");
+      int64_t out = (span + s[i] - 1) / s[i] + 1;
+      if ((out - 1) * s[i] >= in + p[i]) --out;  // last window must start inside
+      int64_t extra = (out - 1) * s[i] + k - (in + p[i] + p[i + 2]);
+      if (extra > 0) {
+        if (n.op == "AveragePool" && attr_i(n, "count_include_pad", 0) != 0)
+          nerr(n, "ceil_mode with count_include_pad is not supported");
+        p[i + 2] += extra;
+      }
+    }
+  }
+  a.set("strides", s);
+  a.set("pads", p);
+  if (!is_pool) a.set("dilations", d);
+}
+
+// -- node translation
+
+void Importer::convert(const NodeCtx& n) {
+  const std::string& op = n.op;
+  if (eval_constant(n)) return;
+  auto in_shape = [&](size_t i) { return in_val(n, i).shape; };
+  auto x_id = [&]() {
+    int id = input_id(n, 0);
+    if (id < 0) nerr(n, "missing input 0");
+    return id;
+  };
+  auto extra_outputs_unused = [&](const char* why) {
+    for (int i = 1; i < n.p->output_size(); ++i)
+      if (!n.p->output(i).empty()) poison_[n.p->output(i)] = std::string("output of ") + n.op + " " + why;
+  };
+
+  if (op == "Conv") {
+    const Value& w = in_val(n, 1);
+    if (!w.is_constant()) nerr(n, "weights ('", w.name, "') must be constant");
+    int b = input_id(n, 2);
+    if (b >= 0 && !g_.values[static_cast<size_t>(b)].is_constant()) nerr(n, "bias must be constant");
+    if (w.shape.size() != 4) nerr(n, "only 2-D convolution is supported (weights ", shape_str(w.shape), ")");
+    Shape k{w.shape[2], w.shape[3]};
+    std::vector<int64_t> ks = attr_ints(n, "kernel_shape", k);
+    if (ks != k) nerr(n, "kernel_shape ", shape_str(ks), " differs from the weights ", shape_str(w.shape));
+    Attrs a;
+    window_attrs(n, in_shape(0), k, a, false);
+    a.set("group", attr_i(n, "group", 1));
+    std::vector<int> ins{x_id(), input_id(n, 1)};
+    if (b >= 0) ins.push_back(b);
+    emit_output(n, "Conv", ins, a);
+  } else if (op == "BatchNormalization") {
+    extra_outputs_unused("in training mode is not supported");
+    if (attr_i(n, "training_mode", 0) != 0) nerr(n, "training mode is not supported");
+    std::vector<int> ins{x_id()};
+    for (size_t i = 1; i < 5; ++i) {
+      const_in(n, i, "scale, bias, mean and variance");
+      ins.push_back(input_id(n, i));
+    }
+    Attrs a;
+    a.set("epsilon", attr_f(n, "epsilon", 1e-5f));
+    emit_output(n, "BatchNormalization", ins, a);
+  } else if (op == "Relu" || op == "Sigmoid" || op == "HardSwish") {
+    emit_output(n, op, {x_id()});
+  } else if (op == "HardSigmoid") {
+    Attrs a;
+    a.set("alpha", attr_f(n, "alpha", 0.2f));
+    a.set("beta", attr_f(n, "beta", 0.5f));
+    emit_output(n, op, {x_id()}, a);
+  } else if (op == "Clip") {
+    float lo = -std::numeric_limits<float>::infinity(), hi = std::numeric_limits<float>::infinity();
+    if (opset_ < 11) {
+      lo = attr_f(n, "min", lo);
+      hi = attr_f(n, "max", hi);
+    } else {
+      if (input_id(n, 1) >= 0) lo = static_cast<float>(const_in(n, 1, "min").at_f64(0));
+      if (input_id(n, 2) >= 0) hi = static_cast<float>(const_in(n, 2, "max").at_f64(0));
+      for (size_t i = 1; i < 3; ++i)
+        if (input_id(n, i) >= 0 && const_in(n, i, "bound").numel() != 1) nerr(n, "min/max must be scalars");
+    }
+    Attrs a;
+    a.set("min", lo);
+    a.set("max", hi);
+    emit_output(n, op, {x_id()}, a);
+  } else if (op == "Add" || op == "Sub" || op == "Mul" || op == "Div") {
+    if (opset_ < 7 && attr(n, "broadcast")) nerr(n, "legacy broadcast attribute (opset < 7) is not supported");
+    emit_output(n, op, {x_id(), input_id(n, 1)});
+  } else if (op == "GlobalAveragePool") {
+    emit_output(n, op, {x_id()});
+  } else if (op == "AveragePool" || op == "MaxPool") {
+    if (op == "MaxPool") extra_outputs_unused("Indices is not supported");
+    if (attr_i(n, "storage_order", 0) != 0) nerr(n, "storage_order 1 is not supported");
+    std::vector<int64_t> k = attr_ints(n, "kernel_shape", {});
+    if (k.size() != 2) nerr(n, "kernel_shape must have 2 values");
+    Attrs a;
+    a.set("kernel_shape", k);
+    window_attrs(n, in_shape(0), k, a, true);
+    if (op == "AveragePool") a.set("count_include_pad", attr_i(n, "count_include_pad", 0));
+    emit_output(n, op, {x_id()}, a);
+  } else if (op == "Gemm") {
+    Attrs a;
+    a.set("transA", attr_i(n, "transA", 0));
+    a.set("transB", attr_i(n, "transB", 0));
+    a.set("alpha", attr_f(n, "alpha", 1.f));
+    a.set("beta", attr_f(n, "beta", 1.f));
+    std::vector<int> ins{x_id(), input_id(n, 1)};
+    if (input_id(n, 2) >= 0) ins.push_back(input_id(n, 2));
+    emit_output(n, op, ins, a);
+  } else if (op == "MatMul") {
+    emit_output(n, op, {x_id(), input_id(n, 1)});
+  } else if (op == "Flatten") {
+    Shape s = in_shape(0);
+    int64_t axis = attr_i(n, "axis", 1), r = static_cast<int64_t>(s.size());
+    if (axis < 0) axis += r;
+    if (axis < 0 || axis > r) nerr(n, "axis out of range");
+    int64_t outer = 1;
+    for (int64_t i = 0; i < axis; ++i) outer *= s[static_cast<size_t>(i)];
+    bind_output(n, 0, emit_reshape(n, x_id(), {outer, numel(s) / std::max<int64_t>(outer, 1)}, n.p->output(0)));
+  } else if (op == "Reshape") {
+    std::vector<int64_t> spec = opset_ < 5 ? attr_ints(n, "shape", {}) : const_in(n, 1, "shape").to_int64s();
+    Shape s = resolve_reshape(n, in_shape(0), spec, attr_i(n, "allowzero", 0) != 0);
+    bind_output(n, 0, emit_reshape(n, x_id(), s, n.p->output(0)));
+  } else if (op == "Unsqueeze" || op == "Squeeze") {
+    Shape s = in_shape(0);
+    std::vector<int64_t> axes = axes_arg(n, 1);
+    int64_t r = static_cast<int64_t>(s.size()) + (op == "Unsqueeze" ? static_cast<int64_t>(axes.size()) : 0);
+    for (int64_t& a : axes) {
+      if (a < 0) a += r;
+      if (a < 0 || a >= r) nerr(n, "axis out of range");
+    }
+    Shape out;
+    if (op == "Unsqueeze") {
+      for (int64_t i = 0, k = 0; i < r; ++i)
+        out.push_back(std::count(axes.begin(), axes.end(), i) ? 1 : s[static_cast<size_t>(k++)]);
+    } else {
+      for (int64_t i = 0; i < r; ++i) {
+        bool drop = axes.empty() ? s[static_cast<size_t>(i)] == 1 : std::count(axes.begin(), axes.end(), i) > 0;
+        if (drop && s[static_cast<size_t>(i)] != 1) nerr(n, "cannot squeeze a dimension of size ", s[static_cast<size_t>(i)]);
+        if (!drop) out.push_back(s[static_cast<size_t>(i)]);
+      }
+    }
+    bind_output(n, 0, emit_reshape(n, x_id(), out, n.p->output(0)));
+  } else if (op == "Transpose") {
+    Shape s = in_shape(0);
+    std::vector<int64_t> rev;
+    for (size_t i = s.size(); i-- > 0;) rev.push_back(static_cast<int64_t>(i));
+    Attrs a;
+    a.set("perm", attr_ints(n, "perm", rev));
+    emit_output(n, op, {x_id()}, a);
+  } else if (op == "Concat") {
+    int64_t r = static_cast<int64_t>(in_shape(0).size());
+    int64_t axis = attr_i(n, "axis", opset_ < 4 ? 1 : std::numeric_limits<int64_t>::min());
+    if (axis == std::numeric_limits<int64_t>::min()) nerr(n, "missing axis attribute");
+    if (axis < 0) axis += r;
+    Attrs a;
+    a.set("axis", axis);
+    std::vector<int> ins;
+    for (int i = 0; i < n.p->input_size(); ++i) ins.push_back(input_id(n, static_cast<size_t>(i)));
+    if (std::count(ins.begin(), ins.end(), -1)) nerr(n, "empty input name");
+    emit_output(n, op, ins, a);
+  } else if (op == "Softmax") {
+    convert_softmax(n);
+  } else if (op == "Resize" || op == "Upsample") {
+    convert_resize(n);
+  } else if (op == "Identity" || op == "Dropout") {
+    if (op == "Dropout") extra_outputs_unused("mask is not supported");
+    emit_output(n, "Identity", {x_id()});
+  } else if (op == "Pad") {
+    // PyTorch writes a Pad before AveragePool even when it pads nothing.
+    std::vector<int64_t> pads = opset_ < 11 ? attr_ints(n, "pads", {}) : const_in(n, 1, "pads").to_int64s();
+    if (attr(n, "axes") || input_id(n, 3) >= 0) nerr(n, "the axes input is not supported");
+    if (pads.size() != 2 * in_shape(0).size()) nerr(n, "pads must have 2 values per axis");
+    if (std::any_of(pads.begin(), pads.end(), [](int64_t v) { return v != 0; }))
+      nerr(n, "only zero padding is supported (pad inside Conv/AveragePool instead)");
+    emit_output(n, "Identity", {x_id()});
+  } else if (op == "Cast") {
+    int64_t to = attr_i(n, "to", 0);
+    if (to != onnx::TensorProto_DataType_FLOAT || in_val(n, 0).dtype != DType::F32)
+      nerr(n, "cast of a non-constant tensor to type ", to, " is not supported");
+    emit_output(n, "Identity", {x_id()});
+  } else if (canonical_ops().count(op) == 0 && op != "Shape" && op != "Gather" && op != "Slice" &&
+             op != "Expand" && op != "Where" && op != "Equal" && op != "ConstantOfShape" &&
+             op != "Range" && op != "Floor" && op != "Ceil") {
+    nerr(n, "unsupported operator");
+  } else {
+    nerr(n, "supported only on constant inputs (its result must fold to a constant)");
+  }
+}
+
+void Importer::convert_softmax(const NodeCtx& n) {
+  const Shape s = in_val(n, 0).shape;
+  const int64_t r = static_cast<int64_t>(s.size());
+  int64_t axis = attr_i(n, "axis", opset_ < 13 ? 1 : -1);
+  if (axis < 0) axis += r;
+  if (axis < 0 || axis >= r) nerr(n, "axis out of range for input ", shape_str(s));
+  int x = input_id(n, 0);
+  Attrs a;
+  if (opset_ >= 13 || axis == r - 1) {
+    a.set("axis", axis);
+    emit_output(n, "Softmax", {x}, a);
+    return;
+  }
+  // Before opset 13 the input is coerced to 2-D [prod(d[:axis]), prod(d[axis:])].
+  int64_t outer = 1;
+  for (int64_t i = 0; i < axis; ++i) outer *= s[static_cast<size_t>(i)];
+  int flat = emit_reshape(n, x, {outer, numel(s) / std::max<int64_t>(outer, 1)}, n.name + "/softmax_in");
+  a.set("axis", int64_t{1});
+  int sm = emit(n, "Softmax", {flat}, a, n.name + "/softmax_2d");
+  bind_output(n, 0, emit_reshape(n, sm, s, n.p->output(0)));
+}
+
+void Importer::convert_resize(const NodeCtx& n) {
+  const Shape s = in_val(n, 0).shape;
+  std::string mode = attr_s(n, "mode", "nearest");
+  std::transform(mode.begin(), mode.end(), mode.begin(), [](char c) { return static_cast<char>(std::tolower(c)); });
+  if (mode == "bilinear") mode = "linear";
+  if (mode != "nearest" && mode != "linear") nerr(n, "mode '", mode, "' is not supported (nearest, linear)");
+  std::vector<float> scales;
+  Shape out;
+  std::string ctm = "asymmetric", nearest = "floor";
+  const bool legacy = n.op == "Upsample" || opset_ < 11;
+  if (legacy) {
+    if (n.op == "Upsample" && opset_ < 9) {
+      scales = attr_floats(n, "scales");
+    } else {
+      scales = const_in(n, 1, "scales").to_floats();
+    }
+  } else {
+    if (attr(n, "axes")) nerr(n, "the axes attribute is not supported");
+    ctm = attr_s(n, "coordinate_transformation_mode", "half_pixel");
+    nearest = attr_s(n, "nearest_mode", "round_prefer_floor");
+    if (ctm == "tf_crop_and_resize") nerr(n, "coordinate_transformation_mode 'tf_crop_and_resize' is not supported");
+    if (input_id(n, 3) >= 0 && const_in(n, 3, "sizes").numel() > 0) {
+      out = const_in(n, 3, "sizes").to_int64s();
+      if (input_id(n, 2) >= 0 && const_in(n, 2, "scales").numel() > 0)
+        nerr(n, "only one of scales and sizes may be given");
+    } else if (input_id(n, 2) >= 0) {
+      scales = const_in(n, 2, "scales").to_floats();
+    } else {
+      nerr(n, "neither scales nor sizes is given");
+    }
+  }
+  if (out.empty()) {
+    if (scales.size() != s.size()) nerr(n, "scales has ", scales.size(), " values for input ", shape_str(s));
+    for (size_t i = 0; i < s.size(); ++i) {
+      if (!(scales[i] > 0.f) || scales[i] > 1e4f) nerr(n, "invalid scale ", scales[i]);
+      out.push_back(static_cast<int64_t>(std::floor(static_cast<double>(s[i]) * scales[i])));
+    }
+  } else {
+    if (out.size() != s.size()) nerr(n, "sizes has ", out.size(), " values for input ", shape_str(s));
+    for (size_t i = 0; i < s.size(); ++i) {
+      if (out[i] <= 0 || out[i] > kMaxElements) nerr(n, "invalid output size ", shape_str(out));
+      scales.push_back(static_cast<float>(static_cast<double>(out[i]) / static_cast<double>(s[i])));
+    }
+  }
+  for (int64_t d : out)
+    if (d <= 0) nerr(n, "output shape ", shape_str(out), " is empty");
+  if (numel(out) > kMaxElements) nerr(n, "output shape ", shape_str(out), " is too large");
+  if (legacy) {
+    bool down = false;
+    for (float f : scales) down = down || f < 1.f;
+    nearest = down ? "ceil" : "floor";
+  }
+  Attrs a;
+  a.set("mode", mode);
+  a.set("coordinate_transformation_mode", ctm);
+  a.set("nearest_mode", nearest);
+  a.set("scales", scales);
+  emit_output(n, "Resize", {input_id(n, 0)}, a, out);
+}
+
+// Evaluates shape computations and arithmetic over constants (any dtype).
+// Returns false when the node is not of that kind or an input is not constant.
+bool Importer::eval_constant(const NodeCtx& n) {
+  const std::string& op = n.op;
+  if (op == "Constant") {
+    const auto& attrs = n.p->attribute();
+    if (attrs.size() != 1) nerr(n, "expects exactly one attribute");
+    const auto& a = attrs[0];
+    if (a.name() == "value") set_const_output(n, 0, tensor_from_proto(a.t(), "node '" + n.name + "' value"));
+    else if (a.name() == "value_float") set_const_output(n, 0, Tensor::from_floats({}, {a.f()}));
+    else if (a.name() == "value_floats")
+      set_const_output(n, 0, Tensor::from_floats({a.floats_size()}, {a.floats().begin(), a.floats().end()}));
+    else if (a.name() == "value_int") set_const_output(n, 0, Tensor::from_int64s({}, {a.i()}));
+    else if (a.name() == "value_ints")
+      set_const_output(n, 0, Tensor::from_int64s({a.ints_size()}, {a.ints().begin(), a.ints().end()}));
+    else nerr(n, "attribute '", a.name(), "' is not supported");
+    return true;
+  }
+  if (op == "Shape" || op == "Size") {
+    const Shape s = in_val(n, 0).shape;
+    if (op == "Size") {
+      set_const_output(n, 0, Tensor::from_int64s({}, {numel(s)}));
+      return true;
+    }
+    int64_t r = static_cast<int64_t>(s.size());
+    int64_t b = attr_i(n, "start", 0), e = attr_i(n, "end", r);
+    if (b < 0) b += r;
+    if (e < 0) e += r;
+    b = std::clamp<int64_t>(b, 0, r);
+    e = std::clamp<int64_t>(e, b, r);
+    Shape part(s.begin() + b, s.begin() + e);
+    set_const_output(n, 0, Tensor::from_int64s({static_cast<int64_t>(part.size())}, part));
+    return true;
+  }
+  static const std::set<std::string> kBinary = {"Add", "Sub", "Mul", "Div", "Pow", "Min", "Max",
+                                                "Equal", "Less", "Greater", "LessOrEqual",
+                                                "GreaterOrEqual", "And", "Or", "Mod"};
+  static const std::set<std::string> kUnary = {"Neg", "Abs", "Floor", "Ceil", "Round", "Sqrt",
+                                               "Reciprocal", "Not"};
+  static const std::set<std::string> kOther = {"Identity", "Dropout", "Cast", "Gather", "Concat",
+                                               "Transpose", "Slice", "ConstantOfShape", "Range",
+                                               "Where", "Expand"};
+  if (!kBinary.count(op) && !kUnary.count(op) && !kOther.count(op)) return false;
+  if (!all_const(n)) return false;
+  auto in = [&](size_t i) -> const Tensor& { return const_in(n, i, "input"); };
+
+  if (kBinary.count(op) || op == "Where") {
+    const bool where = op == "Where";
+    const Tensor& a = in(where ? 1 : 0);
+    const Tensor& b = in(where ? 2 : 1);
+    if (a.dtype() != b.dtype()) nerr(n, "inputs have different types");
+    Shape out = broadcast_shapes(a.shape(), b.shape(), src_ + ": node '" + n.name + "' (" + op + "): ");
+    std::vector<int64_t> oc;
+    if (where) {
+      out = broadcast_shapes(out, in(0).shape(), src_ + ": node '" + n.name + "': ");
+      oc = broadcast_offsets(in(0).shape(), out);
+    }
+    if (numel(out) > kMaxElements) nerr(n, "result is too large");
+    std::vector<int64_t> oa = broadcast_offsets(a.shape(), out), ob = broadcast_offsets(b.shape(), out);
+    const bool cmp = op == "Equal" || op == "Less" || op == "Greater" || op == "LessOrEqual" ||
+                     op == "GreaterOrEqual";
+    Tensor r(cmp ? DType::Bool : a.dtype(), out);
+    const bool fl = is_float(a.dtype());
+    for (int64_t i = 0; i < r.numel(); ++i) {
+      const int64_t ia = oa[static_cast<size_t>(i)], ib = ob[static_cast<size_t>(i)];
+      if (where) {
+        if (in(0).at_i64(oc[static_cast<size_t>(i)])) copy_elem(r, i, a, ia);
+        else copy_elem(r, i, b, ib);
+      } else if (fl) {
+        double x = a.at_f64(ia), y = b.at_f64(ib), v = 0;
+        if (op == "Add") v = x + y;
+        else if (op == "Sub") v = x - y;
+        else if (op == "Mul") v = x * y;
+        else if (op == "Div") v = x / y;
+        else if (op == "Pow") v = std::pow(x, y);
+        else if (op == "Min") v = std::min(x, y);
+        else if (op == "Max") v = std::max(x, y);
+        else if (op == "Mod") v = std::fmod(x, y);
+        else if (op == "Equal") v = x == y;
+        else if (op == "Less") v = x < y;
+        else if (op == "Greater") v = x > y;
+        else if (op == "LessOrEqual") v = x <= y;
+        else if (op == "GreaterOrEqual") v = x >= y;
+        else nerr(n, "not defined for floats");
+        if (!cmp && a.dtype() == DType::F32) v = static_cast<float>(v);  // float arithmetic
+        store(r, i, v);
+      } else {
+        int64_t x = a.at_i64(ia), y = b.at_i64(ib), v = 0;
+        if ((op == "Div" || op == "Mod") && y == 0) nerr(n, "integer division by zero");
+        if (op == "Add") v = x + y;
+        else if (op == "Sub") v = x - y;
+        else if (op == "Mul") v = x * y;
+        else if (op == "Div") v = x / y;
+        else if (op == "Mod") v = ((x % y) + y) % y;
+        else if (op == "Pow") v = static_cast<int64_t>(std::pow(static_cast<double>(x), static_cast<double>(y)));
+        else if (op == "Min") v = std::min(x, y);
+        else if (op == "Max") v = std::max(x, y);
+        else if (op == "Equal") v = x == y;
+        else if (op == "Less") v = x < y;
+        else if (op == "Greater") v = x > y;
+        else if (op == "LessOrEqual") v = x <= y;
+        else if (op == "GreaterOrEqual") v = x >= y;
+        else if (op == "And") v = x && y;
+        else if (op == "Or") v = x || y;
+        store_i(r, i, v);
+      }
+    }
+    set_const_output(n, 0, r);
+    return true;
+  }
+  if (kUnary.count(op)) {
+    const Tensor& a = in(0);
+    Tensor r(op == "Not" ? DType::Bool : a.dtype(), a.shape());
+    for (int64_t i = 0; i < a.numel(); ++i) {
+      if (!is_float(a.dtype())) {
+        int64_t x = a.at_i64(i);
+        if (op == "Sqrt" || op == "Reciprocal") nerr(n, "not defined for integers");
+        store_i(r, i, op == "Neg" ? -x : op == "Abs" ? std::abs(x) : op == "Not" ? !x : x);
+        continue;
+      }
+      double x = a.at_f64(i), v = x;
+      if (op == "Neg") v = -x;
+      else if (op == "Abs") v = std::fabs(x);
+      else if (op == "Floor") v = std::floor(x);
+      else if (op == "Ceil") v = std::ceil(x);
+      else if (op == "Round") v = std::nearbyint(x);
+      else if (op == "Sqrt") v = std::sqrt(x);
+      else if (op == "Reciprocal") v = 1.0 / x;
+      else nerr(n, "not defined for floats");
+      store(r, i, v);
+    }
+    set_const_output(n, 0, r);
+    return true;
+  }
+  if (op == "Identity" || op == "Dropout") {
+    if (op == "Dropout")
+      for (int i = 1; i < n.p->output_size(); ++i)
+        if (!n.p->output(i).empty()) poison_[n.p->output(i)] = "Dropout mask is not supported";
+    set_const_output(n, 0, in(0));
+    return true;
+  }
+  if (op == "Cast") {
+    const Tensor& a = in(0);
+    DType to = dtype_from_onnx(static_cast<int32_t>(attr_i(n, "to", 0)), "node '" + n.name + "' (Cast)");
+    Tensor r(to, a.shape());
+    for (int64_t i = 0; i < a.numel(); ++i) {
+      if (is_float(a.dtype())) store(r, i, is_float(to) ? a.at_f64(i) : std::trunc(a.at_f64(i)));
+      else store_i(r, i, a.at_i64(i));
+    }
+    set_const_output(n, 0, r);
+    return true;
+  }
+  if (op == "Gather") {
+    const Tensor& d = in(0);
+    const Tensor& idx = in(1);
+    const int64_t r = static_cast<int64_t>(d.shape().size());
+    int64_t axis = attr_i(n, "axis", 0);
+    if (axis < 0) axis += r;
+    if (axis < 0 || axis >= r) nerr(n, "axis out of range");
+    const Shape& ds = d.shape();
+    Shape out(ds.begin(), ds.begin() + axis);
+    out.insert(out.end(), idx.shape().begin(), idx.shape().end());
+    out.insert(out.end(), ds.begin() + axis + 1, ds.end());
+    int64_t outer = 1, inner = 1, dim = ds[static_cast<size_t>(axis)];
+    for (int64_t i = 0; i < axis; ++i) outer *= ds[static_cast<size_t>(i)];
+    for (int64_t i = axis + 1; i < r; ++i) inner *= ds[static_cast<size_t>(i)];
+    Tensor res(d.dtype(), out);
+    const int64_t ni = idx.numel();
+    for (int64_t o = 0; o < outer; ++o)
+      for (int64_t j = 0; j < ni; ++j) {
+        int64_t k = idx.at_i64(j);
+        if (k < 0) k += dim;
+        if (k < 0 || k >= dim) nerr(n, "index ", idx.at_i64(j), " out of range for dimension ", dim);
+        for (int64_t e = 0; e < inner; ++e) copy_elem(res, (o * ni + j) * inner + e, d, (o * dim + k) * inner + e);
+      }
+    set_const_output(n, 0, res);
+    return true;
+  }
+  if (op == "Concat") {
+    const Tensor& first = in(0);
+    const int64_t r = static_cast<int64_t>(first.shape().size());
+    int64_t axis = attr_i(n, "axis", 0);
+    if (axis < 0) axis += r;
+    if (axis < 0 || axis >= r) nerr(n, "axis out of range");
+    Shape out = first.shape();
+    out[static_cast<size_t>(axis)] = 0;
+    for (int i = 0; i < n.p->input_size(); ++i) {
+      const Tensor& t = in(static_cast<size_t>(i));
+      if (t.dtype() != first.dtype() || t.shape().size() != out.size()) nerr(n, "inputs differ in type or rank");
+      for (size_t d = 0; d < out.size(); ++d)
+        if (static_cast<int64_t>(d) != axis && t.shape()[d] != out[d]) nerr(n, "input shapes differ off the axis");
+      out[static_cast<size_t>(axis)] += t.shape()[static_cast<size_t>(axis)];
+    }
+    int64_t outer = 1;
+    for (int64_t i = 0; i < axis; ++i) outer *= out[static_cast<size_t>(i)];
+    Tensor res(first.dtype(), out);
+    int64_t pos = 0;
+    for (int64_t o = 0; o < outer; ++o)
+      for (int i = 0; i < n.p->input_size(); ++i) {
+        const Tensor& t = in(static_cast<size_t>(i));
+        int64_t chunk = outer ? t.numel() / outer : 0;
+        for (int64_t e = 0; e < chunk; ++e) copy_elem(res, pos++, t, o * chunk + e);
+      }
+    set_const_output(n, 0, res);
+    return true;
+  }
+  if (op == "Transpose" || op == "Slice" || op == "Expand") {
+    // All three read the input at base + sum(idx[d] * stride[d]).
+    const Tensor& a = in(0);
+    const Shape& s = a.shape();
+    const size_t r = s.size();
+    std::vector<int64_t> st = row_major_strides(s);
+    Shape out;
+    std::vector<int64_t> ost;
+    int64_t base = 0;
+    if (op == "Transpose") {
+      std::vector<int64_t> perm;
+      for (size_t i = r; i-- > 0;) perm.push_back(static_cast<int64_t>(i));
+      perm = attr_ints(n, "perm", perm);
+      if (perm.size() != r) nerr(n, "perm has the wrong length");
+      std::vector<bool> used(r, false);
+      for (int64_t p : perm) {
+        if (p < 0 || p >= static_cast<int64_t>(r) || used[static_cast<size_t>(p)]) nerr(n, "invalid perm");
+        used[static_cast<size_t>(p)] = true;
+        out.push_back(s[static_cast<size_t>(p)]);
+        ost.push_back(st[static_cast<size_t>(p)]);
+      }
+    } else if (op == "Expand") {
+      out = broadcast_shapes(s, in(1).to_int64s(), src_ + ": node '" + n.name + "' (Expand): ");
+      if (numel(out) > kMaxElements) nerr(n, "result is too large");
+      ost.assign(out.size(), 0);
+      for (size_t d = 0; d < r; ++d)
+        if (s[d] != 1) ost[out.size() - r + d] = st[d];
+    } else {
+      std::vector<int64_t> starts, ends, axes, steps;
+      if (opset_ < 10) {
+        starts = attr_ints(n, "starts", {});
+        ends = attr_ints(n, "ends", {});
+        axes = attr_ints(n, "axes", {});
+      } else {
+        starts = in(1).to_int64s();
+        ends = in(2).to_int64s();
+        if (input_id(n, 3) >= 0) axes = in(3).to_int64s();
+        if (input_id(n, 4) >= 0) steps = in(4).to_int64s();
+      }
+      if (axes.empty())
+        for (size_t i = 0; i < starts.size(); ++i) axes.push_back(static_cast<int64_t>(i));
+      if (steps.empty()) steps.assign(starts.size(), 1);
+      if (ends.size() != starts.size() || axes.size() != starts.size() || steps.size() != starts.size())
+        nerr(n, "starts, ends, axes and steps differ in length");
+      out = s;
+      ost = st;
+      for (size_t i = 0; i < starts.size(); ++i) {
+        int64_t ax = axes[i] < 0 ? axes[i] + static_cast<int64_t>(r) : axes[i];
+        if (ax < 0 || ax >= static_cast<int64_t>(r)) nerr(n, "axis out of range");
+        const int64_t dim = s[static_cast<size_t>(ax)], step = steps[i];
+        if (step == 0) nerr(n, "step 0");
+        int64_t b = starts[i], e = ends[i];
+        if (b < 0) b += dim;
+        if (e < 0) e += dim;
+        int64_t cnt;
+        if (step > 0) {
+          b = std::clamp<int64_t>(b, 0, dim);
+          e = std::clamp<int64_t>(e, 0, dim);
+          cnt = e > b ? (e - b + step - 1) / step : 0;
+        } else {
+          b = std::clamp<int64_t>(b, 0, dim - 1);
+          e = std::clamp<int64_t>(e, -1, dim - 1);
+          cnt = b > e ? (b - e + (-step) - 1) / (-step) : 0;
+        }
+        out[static_cast<size_t>(ax)] = cnt;
+        ost[static_cast<size_t>(ax)] = st[static_cast<size_t>(ax)] * step;
+        if (cnt > 0) base += b * st[static_cast<size_t>(ax)];
+      }
+    }
+    Tensor res(a.dtype(), out);
+    std::vector<int64_t> idx(out.size(), 0);
+    for (int64_t i = 0; i < res.numel(); ++i) {
+      int64_t off = base;
+      for (size_t d = 0; d < out.size(); ++d) off += idx[d] * ost[d];
+      copy_elem(res, i, a, off);
+      for (size_t d = out.size(); d-- > 0;) {
+        if (++idx[d] < out[d]) break;
+        idx[d] = 0;
+      }
+    }
+    set_const_output(n, 0, res);
+    return true;
+  }
+  if (op == "ConstantOfShape") {
+    Shape s = in(0).to_int64s();
+    int64_t total = 1;
+    for (int64_t d : s) {
+      if (d < 0 || (d > 0 && total > kMaxElements / d)) nerr(n, "invalid or too large shape");
+      total *= d;
+    }
+    Tensor fillv = Tensor::from_floats({1}, {0.f});
+    if (const auto* a = attr(n, "value")) fillv = tensor_from_proto(a->t(), "node '" + n.name + "' value");
+    if (fillv.numel() != 1) nerr(n, "value must have one element");
+    Tensor res(fillv.dtype(), s);
+    for (int64_t i = 0; i < res.numel(); ++i) copy_elem(res, i, fillv, 0);
+    set_const_output(n, 0, res);
+    return true;
+  }
+  if (op == "Range") {
+    const Tensor &a = in(0), &b = in(1), &c = in(2);
+    if (a.numel() != 1 || b.numel() != 1 || c.numel() != 1) nerr(n, "start, limit and delta must be scalars");
+    double start = a.at_f64(0), limit = b.at_f64(0), delta = c.at_f64(0);
+    if (delta == 0) nerr(n, "delta is 0");
+    double cnt = std::max(0.0, std::ceil((limit - start) / delta));
+    if (!(cnt <= static_cast<double>(kMaxElements))) nerr(n, "result is too large");
+    Tensor res(a.dtype(), {static_cast<int64_t>(cnt)});
+    for (int64_t i = 0; i < res.numel(); ++i) {
+      if (is_float(a.dtype())) store(res, i, start + static_cast<double>(i) * delta);
+      else store_i(res, i, a.at_i64(0) + i * c.at_i64(0));
+    }
+    set_const_output(n, 0, res);
+    return true;
+  }
+  return false;
+}
+
+void Importer::finish_outputs(const onnx::GraphProto& gp) {
+  if (gp.output_size() == 0) err("the graph has no outputs");
+  std::set<int> seen;
+  for (const auto& o : gp.output()) {
+    auto pz = poison_.find(o.name());
+    if (pz != poison_.end()) err("graph output '", o.name(), "': ", pz->second);
+    auto it = ids_.find(o.name());
+    if (it == ids_.end()) err("graph output '", o.name(), "' is not produced by any node");
+    if (!seen.insert(it->second).second) err("graph output '", o.name(), "' is listed twice");
+    g_.outputs.push_back(it->second);
+  }
+}
+
+void Importer::check_canonical() const {
+  for (const Node& n : g_.nodes) {
+    if (!canonical_ops().count(n.op))
+      fail(src_, ": node ", n.label(), ": left in a non-canonical form after import");
+    if (n.op == "Conv" && !g_.values[static_cast<size_t>(n.inputs[1])].is_constant())
+      fail(src_, ": node ", n.label(), ": weights must be constant");
+  }
+}
+
+Graph Importer::run(const onnx::ModelProto& m) {
+  if (!m.has_graph() || m.graph().node_size() == 0)
+    err("not an ONNX model or an empty graph (no nodes)");
+  for (const auto& os : m.opset_import())
+    if (os.domain().empty() || os.domain() == "ai.onnx") opset_ = os.version();
+  if (opset_ <= 0) err("the model imports no opset of the default ONNX domain");
+  for (const auto& kv : m.metadata_props()) g_.metadata[kv.key()] = kv.value();
+  g_.source = src_;
+  const onnx::GraphProto& gp = m.graph();
+  import_inputs(gp);
+  for (int i = 0; i < gp.node_size(); ++i) {
+    const onnx::NodeProto& p = gp.node(i);
+    NodeCtx n{&p, p.name(), p.op_type()};
+    if (!p.domain().empty() && p.domain() != "ai.onnx") n.op = p.domain() + "." + p.op_type();
+    if (n.name.empty()) n.name = p.op_type() + "_" + std::to_string(i);
+    if (n.op.empty()) nerr(n, "node has no op_type");
+    if (n.op != p.op_type()) nerr(n, "unsupported operator");
+    size_t before = g_.nodes.size();
+    convert(n);
+    for (size_t k = before + 1; k < g_.nodes.size(); ++k)  // keep node names unique
+      g_.nodes[k].name = n.name + "/" + std::to_string(k - before);
+  }
+  finish_outputs(gp);
+  optimize_graph(g_);
+  check_canonical();
+  g_.validate();
+  return std::move(g_);
+}
+
+}  // namespace
+
+Graph import_onnx_bytes(const std::string& bytes, const std::string& source_name,
+                        const ImportOptions& opt) {
+  if (bytes.empty()) fail(source_name, ": file is empty");
+  onnx::ModelProto m;
+  if (!m.ParseFromString(bytes))
+    fail(source_name, ": not a valid ONNX model (protobuf parse failed: truncated or corrupt file)");
+  try {
+    return Importer(source_name, opt).run(m);
+  } catch (const Error&) {
+    throw;
+  } catch (const std::exception& e) {
+    fail(source_name, ": ", e.what());
+  }
+}
+
+Graph import_onnx_file(const std::string& path, const ImportOptions& opt) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) fail(path, ": cannot open file");
+  std::ostringstream ss;
+  ss << f.rdbuf();
+  if (f.bad()) fail(path, ": read error");
+  return import_onnx_bytes(ss.str(), path, opt);
+}
+
+}  // namespace vedge

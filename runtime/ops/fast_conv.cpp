@@ -1,0 +1,117 @@
+// fast_conv.cpp: fast 2-D convolution (F32) on XNNPACK's NHWC operator.
+// X [N,C,H,W] and Y [N,M,OH,OW] are stored channel-last (a pixel stride
+// larger than the channel count is accepted, so a conv can read or write a
+// channel slice of a wider buffer); W [M,C/group,KH,KW] and B [M] are
+// constants, repacked once to XNNPACK's [M,KH,KW,C/group] order (XNNPACK then
+// packs its own copy). Grouped, depthwise, padded, strided and dilated
+// convolutions all map to one operator. Fused activation: relu / relu6 / clip
+// become the operator's output range; hardswish / sigmoid run as a second
+// XNNPACK operator in place on the output.
+// Depends on runtime/ops/xnn_util.h and ops/ref.h (attribute conventions).
+#include <vector>
+
+#include "runtime/error.h"
+#include "runtime/ops/ref.h"
+#include "runtime/ops/xnn_util.h"
+
+namespace vedge {
+namespace {
+
+class XnnConvKernel : public Kernel {
+ public:
+  XnnConvKernel(XnnOp conv, XnnOp post, std::string label)
+      : conv_(std::move(conv)), post_(std::move(post)), label_(std::move(label)) {}
+  void run(ExecContext& ctx) override {
+    conv_.run(ctx.threadpool, label_);
+    if (post_) post_.run(ctx.threadpool, label_);
+  }
+
+ private:
+  XnnOp conv_, post_;
+  std::string label_;
+};
+
+}  // namespace
+
+std::unique_ptr<Kernel> make_fast_conv(const KernelArgs& a) {
+  VEDGE_CHECK((a.in.size() == 2 || a.in.size() == 3) && a.out.size() == 1,
+              "expects X, W, [B] and 1 output");
+  const TensorRef &x = a.in[0], &w = a.in[1], &y = a.out[0];
+  const TensorRef* b = a.in.size() == 3 && a.in[2].present() ? &a.in[2] : nullptr;
+  if (x.dtype != DType::F32 || w.dtype != DType::F32 || y.dtype != DType::F32 ||
+      (b && b->dtype != DType::F32))
+    return nullptr;
+  const Attrs& at = a.node->attrs;
+  const Shape &xs = x.shape, &ws = w.shape, &ys = y.shape;
+  VEDGE_CHECK(xs.size() == 4 && ys.size() == 4, "input and output must be 4-D, are ", shape_str(xs),
+              " and ", shape_str(ys));
+  const int64_t px = nhwc_pixel_stride(x), py = nhwc_pixel_stride(y);
+  VEDGE_CHECK(px > 0 && py > 0, "the fast Conv needs NHWC input and output");
+  VEDGE_CHECK(ws.size() == 4 && w.is_plain() && input_is_constant(a, 1),
+              "weight must be a constant 4-D [M,C/group,KH,KW] tensor");
+  VEDGE_CHECK(!b || (b->is_plain() && input_is_constant(a, 2)), "bias must be a constant");
+  VEDGE_CHECK(at.get_s("auto_pad", "NOTSET") == "NOTSET", "auto_pad must be resolved into pads by the importer");
+  const auto st = ref::attr_ints(at, "strides", 2, {1, 1});
+  const auto pd = ref::attr_ints(at, "pads", 4, {0, 0, 0, 0});
+  const auto dl = ref::attr_ints(at, "dilations", 2, {1, 1});
+  const int64_t group = at.get_i("group", 1);
+  const int64_t N = xs[0], C = xs[1], H = xs[2], W = xs[3];
+  const int64_t M = ws[0], KH = ws[2], KW = ws[3];
+  VEDGE_CHECK(st[0] > 0 && st[1] > 0 && dl[0] > 0 && dl[1] > 0, "strides and dilations must be positive");
+  for (int64_t p : pd) VEDGE_CHECK(p >= 0, "pads must be non-negative");
+  VEDGE_CHECK(group > 0 && C % group == 0 && M % group == 0 && ws[1] * group == C && KH > 0 && KW > 0,
+              "weight shape ", shape_str(ws), " does not match ", C, " input channels and group ", group);
+  if (b) ref::check_shape("bias", b->shape, {M});
+  const int64_t eh = H + pd[0] + pd[2] - dl[0] * (KH - 1) - 1;
+  const int64_t ew = W + pd[1] + pd[3] - dl[1] * (KW - 1) - 1;
+  VEDGE_CHECK(eh >= 0 && ew >= 0, "kernel ", KH, "x", KW, " (dilated) is larger than the padded input ",
+              shape_str(xs));
+  ref::check_shape("output", ys, {N, M, eh / st[0] + 1, ew / st[1] + 1});
+
+  // OIHW -> OHWI (= XNNPACK's GOHWI with O = group * M/group).
+  const int64_t cg = C / group, taps = KH * KW;
+  std::vector<float> packed(static_cast<size_t>(M * cg * taps) + XNN_EXTRA_BYTES / sizeof(float));
+  const float* src = w.ptr<const float>();
+  for (int64_t o = 0; o < M; ++o)
+    for (int64_t i = 0; i < cg; ++i)
+      for (int64_t t = 0; t < taps; ++t) packed[(o * taps + t) * cg + i] = src[(o * cg + i) * taps + t];
+
+  const ref::Activation act = ref::parse_activation(at);
+  float lo = -std::numeric_limits<float>::infinity(), hi = std::numeric_limits<float>::infinity();
+  if (act.kind == ref::Activation::Kind::Relu) lo = 0.f;
+  if (act.kind == ref::Activation::Kind::Clip) {
+    lo = act.lo;
+    hi = act.hi;
+    VEDGE_CHECK(lo < hi, "fused clip range [", lo, ", ", hi, "] is empty");
+  }
+
+  ensure_xnnpack();
+  pthreadpool_t pool = a.ctx ? a.ctx->threadpool : nullptr;
+  auto u32 = [](int64_t v) { return static_cast<uint32_t>(v); };
+  XnnOp conv;
+  xnn_check(xnn_create_convolution2d_nhwc_f32(
+                u32(pd[0]), u32(pd[3]), u32(pd[2]), u32(pd[1]), u32(KH), u32(KW), u32(st[0]), u32(st[1]),
+                u32(dl[0]), u32(dl[1]), u32(group), static_cast<size_t>(cg), static_cast<size_t>(M / group),
+                static_cast<size_t>(px), static_cast<size_t>(py), packed.data(), b ? b->ptr<const float>() : nullptr,
+                lo, hi, 0, conv.out()),
+            "create convolution");
+  xnn_check(xnn_setup_convolution2d_nhwc_f32(conv.get(), static_cast<size_t>(N), static_cast<size_t>(H),
+                                             static_cast<size_t>(W), x.ptr<const float>(), y.ptr<float>(), pool),
+            "setup convolution");
+
+  XnnOp post;
+  const size_t pixels = static_cast<size_t>(N * ys[2] * ys[3]);
+  const size_t m = static_cast<size_t>(M), ps = static_cast<size_t>(py);
+  if (act.kind == ref::Activation::Kind::HardSwish) {
+    xnn_check(xnn_create_hardswish_nc_f32(m, ps, ps, 0, post.out()), "create hardswish");
+    xnn_check(xnn_setup_hardswish_nc_f32(post.get(), pixels, y.ptr<float>(), y.ptr<float>(), pool),
+              "setup hardswish");
+  } else if (act.kind == ref::Activation::Kind::Sigmoid) {
+    xnn_check(xnn_create_sigmoid_nc_f32(m, ps, ps, 0, post.out()), "create sigmoid");
+    xnn_check(xnn_setup_sigmoid_nc_f32(post.get(), pixels, y.ptr<float>(), y.ptr<float>(), pool),
+              "setup sigmoid");
+  }
+  return std::make_unique<XnnConvKernel>(std::move(conv), std::move(post), node_label(a));
+}
+
+}  // namespace vedge

@@ -1,0 +1,47 @@
+// passes.h: rewrites on the canonical graph IR (graph.h). The ONNX importer
+// runs them in the order of optimize_graph(); each one can also be run and
+// tested alone. Every pass keeps the graph's inputs, outputs and results
+// unchanged and returns how many rewrites it made. They leave unused values
+// behind: call Graph::prune() afterwards.
+// Depends on graph.h, shape_inference.h and executor.h's
+// eval_node_reference (to evaluate canonical ops over constants); no ONNX.
+#pragma once
+
+#include <vector>
+
+#include "runtime/graph.h"
+
+namespace vedge {
+
+// Evaluates a node whose present inputs are all constants (canonical ops via
+// the reference kernels). Throws vedge::Error naming the node otherwise.
+std::vector<Tensor> evaluate_constant_node(const Graph& g, const Node& n);
+
+// Replaces every node whose inputs are all constants by constant outputs.
+int fold_constants(Graph& g);
+
+// Folds BatchNormalization (inputs X, scale, bias, mean, var; attr epsilon)
+// into the preceding Conv's weights and bias when X is produced by a Conv
+// (without fused activation) that nothing else reads; otherwise rewrites it
+// to Mul + Add with per-channel constants.
+int fold_batchnorm(Graph& g);
+
+// Removes Identity nodes, rewiring their readers to the input. A graph
+// output keeps its name (the producer's value is renamed) when possible.
+int remove_identity(Graph& g);
+
+// x * HardSigmoid(x) with alpha 1/6, beta 0.5 -> HardSwish(x), when the
+// HardSigmoid result has no other reader.
+int fuse_hardswish(Graph& g);
+
+// Conv followed by Relu / Clip / HardSwish / Sigmoid, as the only reader of
+// the conv output (which is not a graph output), becomes one Conv with the
+// "activation" attribute: relu, relu6 (Clip 0..6), clip (act_min/act_max),
+// hardswish, sigmoid.
+int fuse_conv_activation(Graph& g);
+
+// The importer's pipeline: remove_identity, fold_batchnorm, fold_constants,
+// fuse_hardswish, fuse_conv_activation; then prune.
+void optimize_graph(Graph& g);
+
+}  // namespace vedge

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Installs what Vision-Edge needs on Debian 12: the Debian packages for the
+# build and the tests, and the npm test peers (ONNX Runtime for Node).
+# Idempotent: skips what is present. Works as root (no sudo) or with sudo.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+
+# Build and runtime dependencies (the device side: no LibTorch).
+PKGS_BUILD=(build-essential cmake pkg-config ninja-build
+  libxnnpack-dev libpthreadpool-dev libcpuinfo-dev
+  libonnx-dev libprotobuf-dev protobuf-compiler
+  libstb-dev nlohmann-json3-dev)
+# Tests: GoogleTest, Google Benchmark, clang for fuzz + sanitizer builds,
+# Node for ONNX Runtime, python3-torch/torchvision/onnx to export test models,
+# an optimized BLAS so that LibTorch is not 5x slower.
+PKGS_TEST=(libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev
+  nodejs npm python3-numpy python3-onnx python3-torch python3-torchvision
+  libopenblas0-pthread)
+
+if [ "$(id -u)" -eq 0 ]; then SUDO=(); else SUDO=(sudo); fi
+
+missing=()
+for p in "${PKGS_BUILD[@]}" "${PKGS_TEST[@]}"; do
+  # nodejs may come from another Debian-format source with npm bundled.
+  if [ "$p" = npm ] && command -v npm >/dev/null 2>&1; then continue; fi
+  if [ "$p" = nodejs ] && command -v node >/dev/null 2>&1; then continue; fi
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  "${SUDO[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${SUDO[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+else
+  echo "setup: Debian packages present"
+fi
+
+# npm test peers, pinned by tests/peers/package.json; the install script of
+# onnxruntime-node downloads GPU binaries, so it is skipped (the CPU build
+# ships inside the package).
+peers="$here/tests/peers"
+if [ ! -d "$peers/node_modules/onnxruntime-node" ]; then
+  echo "setup: installing npm test peers"
+  (cd "$peers" && npm install --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null)
+else
+  echo "setup: npm test peers present"
+fi

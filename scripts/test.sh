@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# The test command: installs what is missing, builds, runs the whole test
+# suite (Release), then rebuilds the runtime tests with AddressSanitizer +
+# UndefinedBehaviorSanitizer (clang) and runs them, then runs the libFuzzer
+# targets for a bounded time. Exits non-zero on the first failure.
+#   VEDGE_FUZZ_SECONDS   time per fuzz target (default 60; 0 skips fuzzing)
+#   VEDGE_SKIP_SANITIZE  set to 1 to skip the sanitizer build
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+jobs="${VEDGE_JOBS:-$(nproc)}"
+export OMP_WAIT_POLICY=PASSIVE
+
+bash scripts/setup.sh
+
+echo "== build (Release)"
+bash scripts/build.sh
+echo "== tests (Release)"
+ctest --test-dir build --output-on-failure -j "$jobs"
+
+if [ "${VEDGE_SKIP_SANITIZE:-0}" != 1 ]; then
+  echo "== build (clang, ASan + UBSan)"
+  cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
+    -DVEDGE_SANITIZE=address,undefined -DVEDGE_FUZZ=ON -DVEDGE_BUILD_BENCH=OFF >/dev/null
+  cmake --build build-asan -j "$jobs"
+  echo "== tests (ASan + UBSan)"
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+    ctest --test-dir build-asan --output-on-failure -j "$jobs" -LE slow
+  secs="${VEDGE_FUZZ_SECONDS:-60}"
+  if [ "$secs" != 0 ]; then
+    # Seeds: valid models and images written by test_fuzz_inputs above.
+    for f in build-asan/tests/fuzz/fuzz_*; do
+      [ -x "$f" ] || continue
+      name=$(basename "$f")
+      corpus="build-asan/fuzz-corpus/$name"
+      mkdir -p "$corpus"
+      echo "== fuzz $name (${secs}s)"
+      "$f" -max_total_time="$secs" -max_len=262144 -rss_limit_mb=2048 -print_final_stats=1 \
+        "$corpus" "build-asan/testwork/fuzz-seeds/${name#fuzz_}" 2>&1 | tail -n 4
+    done
+  fi
+fi
+echo "== all tests passed"

@@ -1,0 +1,177 @@
+// The vedge CLI on bad input: every case must end with exactly one error
+// line on stderr that names the file and the problem, exit code 1, and no
+// crash (a signal would show as a different status).
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <string>
+
+#include "onnx_builder.h"
+#include "runtime/image.h"
+
+namespace fs = std::filesystem;
+using vedge::test::OnnxBuilder;
+
+namespace {
+
+struct CliRun {
+  int status = -1;  // exit code, or -1 if killed by a signal
+  std::string out, err;
+};
+
+const std::string kWork = std::string(VEDGE_TEST_WORK_DIR) + "/cli";
+
+std::string slurp(const std::string& p) {
+  std::ifstream f(p, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+}
+
+CliRun run_vedge(const std::string& args) {
+  std::string out = kWork + "/stdout.txt", err = kWork + "/stderr.txt";
+  std::string cmd = std::string(VEDGE_CLI) + " " + args + " >" + out + " 2>" + err;
+  int rc = std::system(cmd.c_str());
+  CliRun r;
+  r.status = WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+  r.out = slurp(out);
+  r.err = slurp(err);
+  return r;
+}
+
+void write(const std::string& path, const std::string& bytes) {
+  std::ofstream(path, std::ios::binary) << bytes;
+}
+
+// A tiny valid model: one 3x3 convolution, no detector metadata.
+std::string tiny_conv_model() {
+  OnnxBuilder b(13);
+  b.input("images", {1, 3, 16, 16});
+  b.initializer("w", {2, 3, 3, 3}, std::vector<float>(54, 0.1f));
+  b.node("Conv", {"images", "w"}, {"y"}, {vedge::test::attr_ints("pads", {1, 1, 1, 1})});
+  b.output("y");
+  return b.bytes();
+}
+
+std::string shared_model() {
+  return std::string(VEDGE_SHARED_DIR) + "/models/ultraface-rfb-320.onnx";
+}
+std::string ultraface_spec() {
+  return std::string(VEDGE_SOURCE_DIR) + "/models/ultraface-rfb-320.vedge.json";
+}
+
+// One line on stderr containing every needle, and exit code 1.
+void expect_one_error_line(const CliRun& r, std::initializer_list<std::string> needles) {
+  EXPECT_EQ(r.status, 1) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  for (const auto& n : needles) EXPECT_NE(r.err.find(n), std::string::npos) << "missing '" << n << "' in: " << r.err;
+}
+
+class Cli : public ::testing::Test {
+ protected:
+  void SetUp() override { fs::create_directories(kWork); }
+};
+
+}  // namespace
+
+TEST_F(Cli, TruncatedModel) {
+  std::string m = tiny_conv_model();
+  write(kWork + "/truncated.onnx", m.substr(0, m.size() / 2));
+  expect_one_error_line(run_vedge("info " + kWork + "/truncated.onnx"), {"truncated.onnx"});
+}
+
+TEST_F(Cli, RandomBytesModel) {
+  std::mt19937 rng(1);
+  std::string junk(4096, '\0');
+  for (char& c : junk) c = static_cast<char>(rng());
+  write(kWork + "/random.onnx", junk);
+  expect_one_error_line(run_vedge("info " + kWork + "/random.onnx"), {"random.onnx"});
+}
+
+TEST_F(Cli, ZeroByteAndMissingModel) {
+  write(kWork + "/empty.onnx", "");
+  expect_one_error_line(run_vedge("info " + kWork + "/empty.onnx"), {"empty.onnx"});
+  expect_one_error_line(run_vedge("info " + kWork + "/does-not-exist.onnx"), {"does-not-exist.onnx"});
+}
+
+TEST_F(Cli, UnsupportedOpNamesOpAndNode) {
+  OnnxBuilder b(13);
+  b.input("x", {1, 4});
+  b.node("Einsum", {"x", "x"}, {"y"}, {vedge::test::attr_s("equation", "ij,ij->ij")}).set_name("mix");
+  b.output("y");
+  write(kWork + "/einsum.onnx", b.bytes());
+  expect_one_error_line(run_vedge("info " + kWork + "/einsum.onnx"), {"einsum.onnx", "Einsum", "mix"});
+}
+
+TEST_F(Cli, ModelWithoutDetectorMetadata) {
+  write(kWork + "/tiny.onnx", tiny_conv_model());
+  vedge::Image img;
+  img.width = img.height = 32;
+  img.rgb.assign(32 * 32 * 3, 128);
+  vedge::write_png(kWork + "/gray.png", img);
+  expect_one_error_line(run_vedge("detect " + kWork + "/tiny.onnx " + kWork + "/gray.png"),
+                        {"tiny.onnx", "vedge.detector"});
+}
+
+TEST_F(Cli, BadImages) {
+  if (!fs::exists(shared_model())) GTEST_SKIP() << "../shared absent: " << shared_model();
+  vedge::Image img;
+  img.width = 64, img.height = 48;
+  img.rgb.assign(64 * 48 * 3, 90);
+  vedge::write_jpeg(kWork + "/ok.jpg", img);
+  std::string jpg = slurp(kWork + "/ok.jpg");
+  write(kWork + "/zero.jpg", "");
+  write(kWork + "/truncated.jpg", jpg.substr(0, jpg.size() / 3));
+  write(kWork + "/garbage.png", std::string(300, '\x5a'));
+  vedge::Image one;
+  one.width = one.height = 1;
+  one.rgb = {1, 2, 3};
+  vedge::write_png(kWork + "/one.png", one);
+  // A BMP header claiming 20000x20000 24-bit pixels, with no pixel data.
+  std::string bmp(54, '\0');
+  auto put32 = [&](size_t at, uint32_t v) {
+    for (int i = 0; i < 4; ++i) bmp[at + i] = static_cast<char>((v >> (8 * i)) & 0xff);
+  };
+  bmp[0] = 'B', bmp[1] = 'M';
+  put32(2, 54 + 20000u * 20000u * 3u);
+  put32(10, 54);
+  put32(14, 40);
+  put32(18, 20000);
+  put32(22, 20000);
+  bmp[26] = 1, bmp[28] = 24;
+  write(kWork + "/bomb.bmp", bmp);
+  for (const char* name : {"zero.jpg", "truncated.jpg", "garbage.png", "one.png", "bomb.bmp"}) {
+    SCOPED_TRACE(name);
+    CliRun r = run_vedge("detect " + shared_model() + " --spec " + ultraface_spec() + " " + kWork + "/" + name);
+    expect_one_error_line(r, {name});
+  }
+  // A good image alongside still gets its result, and the run still fails.
+  CliRun r = run_vedge("detect " + shared_model() + " --spec " + ultraface_spec() + " " + kWork +
+                "/ok.jpg " + kWork + "/zero.jpg");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.out.find("ok.jpg"), std::string::npos);
+}
+
+TEST_F(Cli, BadFlags) {
+  write(kWork + "/tiny.onnx", tiny_conv_model());
+  expect_one_error_line(run_vedge("bench " + kWork + "/tiny.onnx --runz 3"), {"--runz"});
+  expect_one_error_line(run_vedge("bench " + kWork + "/tiny.onnx --threads many"), {"--threads", "many"});
+  expect_one_error_line(run_vedge("bench " + kWork + "/tiny.onnx --runs 0"), {"--runs"});
+}
+
+TEST_F(Cli, RunWritesOutputsAndRejectsWrongShapes) {
+  write(kWork + "/tiny.onnx", tiny_conv_model());
+  // A wrong-shape .npy input: float32 [1,3,8,8].
+  std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': (1, 3, 8, 8), }";
+  while ((10 + header.size() + 1) % 64) header += ' ';
+  header += '\n';
+  std::string npy = std::string("\x93NUMPY\x01\x00", 8);
+  npy += static_cast<char>(header.size() & 0xff);
+  npy += static_cast<char>(header.size() >> 8);
+  npy += header + std::string(3 * 8 * 8 * 4, '\0');
+  write(kWork + "/small.npy", npy);
+  expect_one_error_line(run_vedge("run " + kWork + "/tiny.onnx --input " + kWork + "/small.npy --out " + kWork + "/runout"),
+                        {"small.npy", "[1,3,16,16]"});
+}

@@ -1,0 +1,79 @@
+// test_util.h: small helpers shared by the tests.
+//   single_node_graph() builds a Graph holding one node; run_ref() runs that
+//   node through the reference kernels (make_ref_kernel) on owned tensors;
+//   expect_floats_near() compares a tensor with expected values.
+// Header-only; depends on runtime/ and GoogleTest only.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "runtime/error.h"
+#include "runtime/graph.h"
+#include "runtime/kernel.h"
+#include "runtime/tensor.h"
+
+namespace vedge {
+namespace test {
+
+// One node `op` with `attrs`. Inputs become constant Values holding the given
+// tensors (an empty Tensor = absent optional input, id -1); outputs are
+// Values of dtype `out_dtype` and the given shapes. The node is nodes[0].
+inline Graph single_node_graph(const std::string& op, const std::vector<Tensor>& inputs,
+                               const std::vector<Shape>& out_shapes, const Attrs& attrs = {},
+                               DType out_dtype = DType::F32) {
+  Graph g;
+  g.source = "test";
+  Node n;
+  n.name = op + "_0";
+  n.op = op;
+  n.attrs = attrs;
+  for (size_t i = 0; i < inputs.size(); ++i)
+    n.inputs.push_back(inputs[i].empty() ? -1 : g.add_constant("in" + std::to_string(i), inputs[i]));
+  for (size_t i = 0; i < out_shapes.size(); ++i) {
+    Value v;
+    v.name = "out" + std::to_string(i);
+    v.dtype = out_dtype;
+    v.shape = out_shapes[i];
+    n.outputs.push_back(g.add_value(v));
+  }
+  g.nodes.push_back(n);
+  return g;
+}
+
+// Runs single_node_graph(...)'s node with make_ref_kernel and returns its
+// outputs. Throws vedge::Error when the kernel rejects the configuration
+// or when there is no reference kernel for it.
+inline std::vector<Tensor> run_ref(const std::string& op, const std::vector<Tensor>& inputs,
+                                   const std::vector<Shape>& out_shapes, const Attrs& attrs = {},
+                                   DType out_dtype = DType::F32) {
+  const Graph g = single_node_graph(op, inputs, out_shapes, attrs, out_dtype);
+  std::vector<Tensor> ins = inputs, outs;  // copies alias the same bytes
+  KernelArgs a;
+  ExecContext ctx;
+  a.graph = &g;
+  a.node = &g.nodes[0];
+  a.ctx = &ctx;
+  for (Tensor& t : ins) a.in.push_back(t.empty() ? TensorRef{} : make_ref(t));
+  for (const Shape& s : out_shapes) outs.emplace_back(out_dtype, s);
+  for (Tensor& t : outs) a.out.push_back(make_ref(t));
+  std::unique_ptr<Kernel> k = make_ref_kernel(a);
+  if (!k) fail("no reference kernel for ", a.node->label());
+  k->run(ctx);
+  return outs;
+}
+
+// Shape equal and every element within `tol` of `want` (F32 tensors).
+inline void expect_floats_near(const Tensor& got, const Shape& shape, const std::vector<float>& want,
+                               float tol = 1e-5f) {
+  ASSERT_EQ(shape_str(got.shape()), shape_str(shape));
+  ASSERT_EQ(got.dtype(), DType::F32);
+  ASSERT_EQ(static_cast<size_t>(got.numel()), want.size());
+  const float* p = got.data<float>();
+  for (size_t i = 0; i < want.size(); ++i) EXPECT_NEAR(p[i], want[i], tol) << "at element " << i;
+}
+
+}  // namespace test
+}  // namespace vedge
