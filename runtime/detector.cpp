@@ -50,18 +50,21 @@ std::vector<Detection> postprocess_detections(const DetectorSpec& spec,
   f.threshold = th.score;
   f.top_k = th.top_k;
   f.per_class_top_k = !th.class_agnostic;
-  select_candidates(scores, num_anchors, num_classes, f, s.candidates, &s.select);
-  for (Candidate& c : s.candidates) {
-    const size_t a = static_cast<size_t>(c.anchor) * 4;
-    spec.coder.decode(boxes + a, anchors.data() + a, c.box);
-    to_pixels.apply(c.box);
-  }
+  select_candidates(scores, num_anchors, num_classes, f, s.candidates, &s.select, /*sort=*/false);
   const auto t1 = Clock::now();
   NmsOptions n;
   n.iou_threshold = th.iou;
   n.max_detections = th.max_detections;
   n.class_agnostic = th.class_agnostic;
-  nms(s.candidates, n, s.kept);
+  const BoxCoder& coder = spec.coder;
+  nms_lazy(
+      s.candidates, n,
+      [&](Candidate& c) {
+        const size_t a = static_cast<size_t>(c.anchor) * 4;
+        coder.decode(boxes + a, anchors.data() + a, c.box);
+        to_pixels.apply(c.box);
+      },
+      s.kept, s.nms);
   std::vector<Detection> out;
   out.reserve(s.kept.size());
   for (const Candidate& c : s.kept) {
@@ -134,9 +137,9 @@ std::string detections_to_json(const std::vector<Detection>& dets, int indent) {
   auto round_to = [](float v, double per_unit) {
     return std::round(static_cast<double>(v) * per_unit) / per_unit;
   };
-  nlohmann::json a = nlohmann::json::array();
+  nlohmann::ordered_json a = nlohmann::ordered_json::array();
   for (const Detection& d : dets) {
-    nlohmann::json box = nlohmann::json::array();
+    nlohmann::ordered_json box = nlohmann::ordered_json::array();
     for (float v : d.bbox) box.push_back(round_to(v, 100));
     a.push_back({{"label", d.label}, {"score", round_to(d.score, 1e6)}, {"bbox", box}});
   }

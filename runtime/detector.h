@@ -27,6 +27,9 @@ struct Detection {
   float bbox[4] = {0, 0, 0, 0};  // x1, y1, x2, y2 in original-image pixels
 };
 
+// decode_ms: score activation, threshold and top-k of the candidates;
+// nms_ms: box decoding of the candidates NMS visits (best first) and the
+// suppression itself (nms_lazy decodes lazily, so the two share a loop).
 struct StageTimes {
   double preprocess_ms = 0, inference_ms = 0, decode_ms = 0, nms_ms = 0;
   double total_ms() const { return preprocess_ms + inference_ms + decode_ms + nms_ms; }
@@ -45,11 +48,12 @@ struct DetectOptions {
 struct PostprocessScratch {
   std::vector<Candidate> candidates, kept;
   SelectScratch select;
+  NmsScratch nms;
 };
 
 // Post-processing alone, on raw network outputs: boxes A x 4 SSD offsets,
-// scores A x C. "decode" time covers score filtering, top-k and decoding of
-// the survivors; "nms" the suppression. Used by Detector and the benchmarks.
+// scores A x C. Boxes are decoded only for the candidates NMS visits.
+// Used by Detector and the benchmarks.
 std::vector<Detection> postprocess_detections(const DetectorSpec& spec,
                                               const std::vector<float>& anchors,
                                               const float* boxes, const float* scores,

@@ -27,6 +27,9 @@
 #pragma GCC diagnostic ignored "-Wimplicit-fallthrough"
 #endif
 #include <stb_image.h>
+// Note for sanitizer builds: stb_image_write's JPEG bit writer left-shifts
+// negative ints (UB before C++20, harmless in practice); build this file
+// with -fno-sanitize=shift-base.
 #define STB_IMAGE_WRITE_IMPLEMENTATION
 #define STBI_WRITE_NO_STDIO
 #include <stb_image_write.h>
@@ -67,8 +70,69 @@ std::string first_bytes_hex(const uint8_t* p, size_t n) {
 }
 
 uint32_t le16(const uint8_t* p) { return p[0] | (p[1] << 8); }
+uint32_t be16(const uint8_t* p) { return (p[0] << 8) | p[1]; }
+uint32_t be32(const uint8_t* p) {
+  return (static_cast<uint32_t>(p[0]) << 24) | (p[1] << 16) | (p[2] << 8) | p[3];
+}
 uint32_t le32(const uint8_t* p) {
   return p[0] | (p[1] << 8) | (p[2] << 16) | (static_cast<uint32_t>(p[3]) << 24);
+}
+
+// Width and height as the header claims them, read without stb (whose own
+// header scan rejects huge sizes with an unhelpful message). Returns false
+// when the header is too damaged to tell; stb then reports the problem.
+bool header_size(Format fmt, const uint8_t* p, size_t n, int64_t& w, int64_t& h) {
+  if (fmt == Format::Png) {
+    if (n < 24 || std::memcmp(p + 12, "IHDR", 4) != 0) return false;
+    w = be32(p + 16);
+    h = be32(p + 20);
+    return true;
+  }
+  if (fmt == Format::Bmp) {
+    if (n < 26) return false;
+    if (le32(p + 14) == 12) {
+      w = le16(p + 18);
+      h = le16(p + 20);
+    } else {
+      w = static_cast<int32_t>(le32(p + 18));
+      h = static_cast<int32_t>(le32(p + 22));
+    }
+    if (h < 0) h = -h;  // top-down rows
+    return true;
+  }
+  // JPEG: walk the marker segments up to the first start-of-frame.
+  size_t i = 2;
+  while (i + 4 <= n) {
+    if (p[i] != 0xff) return false;
+    while (i + 1 < n && p[i + 1] == 0xff) ++i;  // fill bytes
+    if (i + 4 > n) return false;
+    const uint8_t m = p[i + 1];
+    if ((m >= 0xd0 && m <= 0xd7) || m == 0x01) {  // no length
+      i += 2;
+      continue;
+    }
+    if (m == 0xd9 || m == 0xda) return false;  // end of image / scan before a frame
+    if (m >= 0xc0 && m <= 0xcf && m != 0xc4 && m != 0xc8 && m != 0xcc) {
+      if (i + 9 > n) return false;
+      h = be16(p + i + 5);
+      w = be16(p + i + 7);
+      return true;
+    }
+    i += 2 + be16(p + i + 2);
+  }
+  return false;
+}
+
+void check_limits(int64_t w, int64_t h, const ImageLimits& limits, const std::string& name) {
+  if (w < limits.min_side || h < limits.min_side)
+    fail(name, ": image is ", w, "x", h, ", smaller than the ", limits.min_side, "x",
+         limits.min_side, " minimum");
+  if (w > limits.max_side || h > limits.max_side)
+    fail(name, ": image is ", w, "x", h, ", larger than the ", limits.max_side, "x",
+         limits.max_side, " limit");
+  if (w * h > limits.max_pixels)
+    fail(name, ": image is ", w, "x", h, " (", w * h, " pixels), more than the ",
+         limits.max_pixels, " pixel limit");
 }
 
 // A JPEG is complete only if an end-of-image marker (FF D9) follows its last
@@ -80,7 +144,7 @@ void check_jpeg_complete(const uint8_t* p, size_t n, const std::string& name) {
   for (size_t i = n; i-- > 1;) {
     if (p[i - 1] == 0xff && p[i] == 0xda) { sos = i; break; }
   }
-  if (sos == n) fail(name, ": corrupt JPEG image (no start-of-scan marker)");
+  if (sos == n) fail(name, ": truncated or corrupt JPEG image (no start-of-scan marker)");
   for (size_t i = sos + 1; i + 1 < n; ++i) {
     if (p[i] == 0xff && p[i + 1] == 0xd9) return;
   }
@@ -129,18 +193,12 @@ Image decode_image_memory(const uint8_t* bytes, size_t n, const std::string& nam
   if (n > static_cast<size_t>(INT_MAX)) fail(name, ": image file too large (", n, " bytes)");
   const int len = static_cast<int>(n);
 
+  int64_t hw = 0, hh = 0;
+  if (header_size(fmt, bytes, n, hw, hh)) check_limits(hw, hh, limits, name);
   int w = 0, h = 0, comp = 0;
   if (!stbi_info_from_memory(bytes, len, &w, &h, &comp))
     fail(name, ": corrupt ", format_name(fmt), " image (", stb_reason(), ")");
-  if (w < limits.min_side || h < limits.min_side)
-    fail(name, ": image is ", w, "x", h, ", smaller than the ", limits.min_side, "x",
-         limits.min_side, " minimum");
-  if (w > limits.max_side || h > limits.max_side)
-    fail(name, ": image is ", w, "x", h, ", larger than the ", limits.max_side, "x",
-         limits.max_side, " limit");
-  if (static_cast<int64_t>(w) * h > limits.max_pixels)
-    fail(name, ": image is ", w, "x", h, " (", static_cast<int64_t>(w) * h,
-         " pixels), more than the ", limits.max_pixels, " pixel limit");
+  check_limits(w, h, limits, name);
   if (fmt == Format::Jpeg) check_jpeg_complete(bytes, n, name);
   if (fmt == Format::Bmp) check_bmp_complete(bytes, n, name);
 

@@ -2,20 +2,16 @@
 // Depends on the standard library and error.h only.
 #include "runtime/nms.h"
 
-#include <algorithm>
+#include <climits>
 #include <cmath>
+#include <cstring>
 
 #include "runtime/error.h"
 
 namespace vedge {
 namespace {
 
-// Strict "comes first" order: higher score, then lower anchor, then lower class.
-inline bool better(const Candidate& a, const Candidate& b) {
-  if (a.score != b.score) return a.score > b.score;
-  if (a.anchor != b.anchor) return a.anchor < b.anchor;
-  return a.class_id < b.class_id;
-}
+using detail::comes_first;
 
 inline void push(std::vector<Candidate>& out, float score, int64_t anchor, int c) {
   Candidate k;
@@ -25,26 +21,80 @@ inline void push(std::vector<Candidate>& out, float score, int64_t anchor, int c
   out.push_back(k);
 }
 
+// exp(x) for x <= 0 with ~1e-7 relative error, written so that loops over it
+// vectorize without -ffast-math: the clamp at -87 compares the bits (for
+// x <= 0 a larger magnitude has larger bits; a float compare would keep GCC
+// from if-converting), round-to-nearest by the 1.5*2^23 trick, Cody-Waite
+// reduction, degree-6 Taylor polynomial, exponent built in the float's bits.
+inline float exp_nonpositive(float x) {
+  uint32_t xb;
+  std::memcpy(&xb, &x, 4);
+  xb = xb < 0xC2AE0000u ? xb : 0xC2AE0000u;  // 0xC2AE0000 = -87.0f
+  std::memcpy(&x, &xb, 4);
+  const float n = (x * 1.44269504f + 12582912.f) - 12582912.f;
+  const float y = (x - n * 0.693359375f) + n * 2.12194440e-4f;
+  float p = 1.f / 720;
+  p = p * y + 1.f / 120;
+  p = p * y + 1.f / 24;
+  p = p * y + 1.f / 6;
+  p = p * y + 0.5f;
+  p = p * y + 1.f;
+  p = p * y + 1.f;
+  const int32_t bits = (static_cast<int32_t>(n) + 127) << 23;
+  float scale;
+  std::memcpy(&scale, &bits, 4);
+  return p * scale;
+}
+
+// Largest of n floats (-inf when n == 0). Compares order-preserving integer
+// keys of the bits (negative floats get their magnitude bits flipped), which
+// vectorizes where a float compare would not without -ffast-math.
+inline float max_of(const float* v, int n) {
+  if (n <= 0) return -INFINITY;
+  int32_t m = INT32_MIN;
+  for (int i = 0; i < n; ++i) {
+    int32_t b;
+    std::memcpy(&b, v + i, 4);
+    const int32_t k = b ^ ((b >> 31) & 0x7fffffff);
+    m = k > m ? k : m;
+  }
+  const int32_t b = m ^ ((m >> 31) & 0x7fffffff);
+  float f;
+  std::memcpy(&f, &b, 4);
+  return f;
+}
+
 void filter_softmax(const float* scores, int64_t A, int C, int bg, float t,
-                    std::vector<Candidate>& out) {
-  // p_c = exp(l_c - m) / S with S >= 1, so p_c > t needs l_c - m > log(t):
-  // anchors whose best foreground logit fails that bound cost no exp().
+                    std::vector<Candidate>& out, std::vector<float>& e) {
+  // Two bounds avoid any exp() on most anchors. With S the softmax
+  // denominator and m the largest logit, p_c = exp(l_c - m) / S and S >= 1,
+  // so p_c > t needs l_c - m > log(t); and S >= exp(l_c - m) + exp(l_bg - m),
+  // so p_c > t needs l_c - l_bg > log(t / (1 - t)).
   const bool all = !(t > 0.f);
   const float log_t = all ? -INFINITY : std::log(t);
+  const float logit_t = all ? -INFINITY : std::log(t / (1.f - t));
+  const bool has_bg = bg >= 0 && bg < C;
+  e.resize(static_cast<size_t>(C));
   for (int64_t a = 0; a < A; ++a) {
     const float* l = scores + a * C;
-    float m = l[0], mf = -INFINITY;
-    for (int c = 0; c < C; ++c) {
-      m = std::max(m, l[c]);
-      if (c != bg) mf = std::max(mf, l[c]);
+    const float lb = has_bg ? l[bg] : -INFINITY;
+    const float mf = has_bg ? std::max(max_of(l, bg), max_of(l + bg + 1, C - bg - 1)) : max_of(l, C);
+    const float m = std::max(mf, lb);
+    if (!(mf - m > log_t) || !(mf - lb > logit_t)) continue;
+    for (int c = 0; c < C; ++c) e[c] = exp_nonpositive(l[c] - m);
+    float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    int c = 0;
+    for (; c + 4 <= C; c += 4) {
+      s0 += e[c];
+      s1 += e[c + 1];
+      s2 += e[c + 2];
+      s3 += e[c + 3];
     }
-    if (!(mf - m > log_t)) continue;
-    float sum = 0.f;
-    for (int c = 0; c < C; ++c) sum += std::exp(l[c] - m);
-    const float inv = 1.f / sum;
-    for (int c = 0; c < C; ++c) {
-      if (c == bg || !(l[c] - m > log_t)) continue;
-      const float p = std::exp(l[c] - m) * inv;
+    for (; c < C; ++c) s0 += e[c];
+    const float inv = 1.f / ((s0 + s1) + (s2 + s3));
+    for (c = 0; c < C; ++c) {
+      if (c == bg) continue;
+      const float p = e[c] * inv;
       if (all || p > t) push(out, p, a, c);
     }
   }
@@ -84,13 +134,13 @@ void top_k_per_class(std::vector<Candidate>& out, int C, size_t k, SelectScratch
   if (!over) return;
   for (int c = 1; c <= C; ++c) s.counts[c] += s.counts[c - 1];  // counts[c] = start of class c
   s.tmp.resize(out.size());
-  std::vector<int32_t> pos(s.counts.begin(), s.counts.end() - 1);
-  for (const Candidate& c : out) s.tmp[pos[c.class_id]++] = c;
+  s.pos.assign(s.counts.begin(), s.counts.end() - 1);
+  for (const Candidate& c : out) s.tmp[static_cast<size_t>(s.pos[c.class_id]++)] = c;
   out.clear();
   for (int c = 0; c < C; ++c) {
     auto b = s.tmp.begin() + s.counts[c], e = s.tmp.begin() + s.counts[c + 1];
     if (static_cast<size_t>(e - b) > k) {
-      std::nth_element(b, b + static_cast<std::ptrdiff_t>(k), e, better);
+      std::nth_element(b, b + static_cast<std::ptrdiff_t>(k), e, comes_first);
       e = b + static_cast<std::ptrdiff_t>(k);
     }
     out.insert(out.end(), b, e);
@@ -101,27 +151,30 @@ void top_k_per_class(std::vector<Candidate>& out, int C, size_t k, SelectScratch
 
 void select_candidates(const float* scores, int64_t num_anchors, int num_classes,
                        const ScoreFilter& f, std::vector<Candidate>& out,
-                       SelectScratch* scratch) {
+                       SelectScratch* scratch, bool sort) {
   VEDGE_CHECK(num_anchors >= 0 && num_classes > 0, "select_candidates: bad score shape ",
               num_anchors, "x", num_classes);
+  SelectScratch local;
+  SelectScratch& s = scratch ? *scratch : local;
   out.clear();
   const int bg = f.background;
   switch (f.activation) {
-    case ScoreActivation::Softmax: filter_softmax(scores, num_anchors, num_classes, bg, f.threshold, out); break;
+    case ScoreActivation::Softmax:
+      filter_softmax(scores, num_anchors, num_classes, bg, f.threshold, out, s.exps);
+      break;
     case ScoreActivation::Sigmoid: filter_sigmoid(scores, num_anchors, num_classes, bg, f.threshold, out); break;
     case ScoreActivation::None: filter_none(scores, num_anchors, num_classes, bg, f.threshold, out); break;
   }
   if (f.top_k > 0 && out.size() > static_cast<size_t>(f.top_k)) {
     const size_t k = static_cast<size_t>(f.top_k);
     if (f.per_class_top_k && num_classes > 1) {
-      SelectScratch local;
-      top_k_per_class(out, num_classes, k, scratch ? *scratch : local);
+      top_k_per_class(out, num_classes, k, s);
     } else {
-      std::nth_element(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(k), out.end(), better);
+      std::nth_element(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(k), out.end(), comes_first);
       out.resize(k);
     }
   }
-  std::sort(out.begin(), out.end(), better);
+  if (sort) std::sort(out.begin(), out.end(), comes_first);
 }
 
 float box_iou(const float* a, const float* b) {
@@ -133,20 +186,38 @@ float box_iou(const float* a, const float* b) {
   return uni > 0.f ? inter / uni : 0.f;
 }
 
-void nms(const std::vector<Candidate>& sorted, const NmsOptions& o, std::vector<Candidate>& kept) {
+namespace detail {
+
+void nms_begin(const std::vector<Candidate>& cands, const NmsOptions& o, NmsScratch& s,
+               std::vector<Candidate>& kept) {
   kept.clear();
+  s.next.clear();
+  int32_t max_class = 0;
+  if (!o.class_agnostic)
+    for (const Candidate& c : cands) max_class = std::max(max_class, c.class_id);
+  s.head.assign(static_cast<size_t>(max_class) + 1, -1);
+}
+
+void nms_offer(const Candidate& c, const NmsOptions& o, NmsScratch& s, std::vector<Candidate>& kept) {
+  int32_t& head = s.head[o.class_agnostic ? 0 : static_cast<size_t>(c.class_id)];
+  for (int32_t k = head; k >= 0; k = s.next[static_cast<size_t>(k)])
+    if (box_iou(c.box, kept[static_cast<size_t>(k)].box) > o.iou_threshold) return;
+  s.next.push_back(head);
+  head = static_cast<int32_t>(kept.size());
+  kept.push_back(c);
+}
+
+}  // namespace detail
+
+void nms(const std::vector<Candidate>& sorted, const NmsOptions& o, std::vector<Candidate>& kept,
+         NmsScratch* scratch) {
+  NmsScratch local;
+  NmsScratch& s = scratch ? *scratch : local;
+  detail::nms_begin(sorted, o, s, kept);
   const size_t limit = o.max_detections > 0 ? static_cast<size_t>(o.max_detections) : sorted.size();
   for (const Candidate& c : sorted) {
     if (kept.size() >= limit) break;
-    bool suppressed = false;
-    for (const Candidate& k : kept) {
-      if (!o.class_agnostic && k.class_id != c.class_id) continue;
-      if (box_iou(c.box, k.box) > o.iou_threshold) {
-        suppressed = true;
-        break;
-      }
-    }
-    if (!suppressed) kept.push_back(c);
+    detail::nms_offer(c, o, s, kept);
   }
 }
 

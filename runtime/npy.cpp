@@ -154,15 +154,13 @@ Tensor parse_npy(const uint8_t* p, size_t n, const std::string& name) {
 
   const size_t avail = n - start - header_len;
   const size_t esize = dtype_size(dtype);
-  size_t count = 1;
-  for (int64_t d : shape) {
-    if (d != 0 && count > avail / esize / static_cast<size_t>(d)) {
-      fail(name, ": truncated .npy file (shape ", shape_str(shape), " ", dtype_name(dtype),
-           " needs more than the ", avail, " data bytes present)");
-    }
-    count *= static_cast<size_t>(d);
-  }
-  const size_t need = count * esize;
+  size_t count = 1, need = 0;
+  bool overflow = false;
+  for (int64_t d : shape) overflow |= __builtin_mul_overflow(count, static_cast<size_t>(d), &count);
+  overflow |= __builtin_mul_overflow(count, esize, &need);
+  if (overflow)
+    fail(name, ": truncated .npy file (shape ", shape_str(shape), " ", dtype_name(dtype),
+         " needs more than the ", avail, " data bytes present)");
   if (need > avail)
     fail(name, ": truncated .npy file (shape ", shape_str(shape), " ", dtype_name(dtype), " needs ",
          need, " data bytes, file has ", avail, ")");

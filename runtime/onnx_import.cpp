@@ -1,12 +1,14 @@
 // onnx_import.cpp: ONNX ModelProto -> canonical Graph (see graph.h for the
 // canonical forms and onnx_import.h for the contract).
 //
-// Nodes are translated one by one in file order. Every value gets a static
-// shape as soon as it is created, so shape computations (Shape, Gather,
-// Unsqueeze, Concat, Cast, Slice, ...) over them are evaluated right away
-// into constants by the small evaluator in this file; canonical float ops
-// whose inputs are all constant are evaluated with the reference kernels
-// (passes.h). Afterwards optimize_graph() folds BatchNorm and fuses
+// Nodes are translated one by one in topological order (the file's order
+// where it is valid). Every value gets a static shape as soon as it is
+// created, so shape computations (Shape, Gather, Unsqueeze, Concat, Cast,
+// Slice, ...) over them are evaluated right away into constants by the
+// small evaluator in this file; canonical float ops whose inputs are all
+// constant are evaluated with the reference kernels (passes.h). Two
+// importer-internal ops are left for the passes: BatchNormalization and a
+// spatial zero Pad. optimize_graph() then folds/merges them and fuses
 // activations, and the result is checked to contain canonical ops only.
 // Depends on graph.h, shape_inference.h, passes.h and the ONNX protobuf.
 #include "runtime/onnx_import.h"
@@ -17,11 +19,13 @@
 #include <onnx/onnx_pb.h>  // defines ONNX_API, includes onnx-ml.pb.h
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
-#include <functional>
 #include <limits>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -35,39 +39,148 @@ namespace {
 
 // Upper bound on elements of any tensor the importer materializes, so a
 // malformed file cannot make it allocate without limit.
-constexpr int64_t kMaxElements = int64_t{1} << 28;
+constexpr int64_t kMaxElements = int64_t{1} << 26;
 
 const std::set<std::string>& canonical_ops() {
   static const std::set<std::string> ops = {
-      "Conv",    "Relu",    "Sigmoid",     "HardSwish", "HardSigmoid", "Clip",
-      "Add",     "Sub",     "Mul",         "Div",       "GlobalAveragePool",
-      "AveragePool", "MaxPool", "Gemm",    "MatMul",    "Reshape",     "Transpose",
-      "Concat",  "Softmax", "Resize"};
+      "Conv",    "Relu",  "Sigmoid", "HardSwish", "HardSigmoid",       "Clip",
+      "Add",     "Sub",   "Mul",     "Div",       "GlobalAveragePool", "AveragePool",
+      "MaxPool", "Gemm",  "MatMul",  "Reshape",   "Transpose",         "Concat",
+      "Softmax", "Resize"};
   return ops;
+}
+
+// Conversions that saturate instead of overflowing (values in a corrupt
+// file can be anything).
+float to_float(double v) {
+  if (v > std::numeric_limits<float>::max()) return std::numeric_limits<float>::infinity();
+  if (v < -std::numeric_limits<float>::max()) return -std::numeric_limits<float>::infinity();
+  return static_cast<float>(v);
+}
+int64_t to_int64(double v) {
+  if (std::isnan(v)) return 0;
+  if (v >= 9.2e18) return std::numeric_limits<int64_t>::max();
+  if (v <= -9.2e18) return std::numeric_limits<int64_t>::min();
+  return static_cast<int64_t>(v);
+}
+// Two's-complement wrapping integer arithmetic (no signed overflow).
+int64_t wrap(uint64_t v) { return static_cast<int64_t>(v); }
+int64_t wrap_add(int64_t x, int64_t y) {
+  return wrap(static_cast<uint64_t>(x) + static_cast<uint64_t>(y));
+}
+int64_t wrap_sub(int64_t x, int64_t y) {
+  return wrap(static_cast<uint64_t>(x) - static_cast<uint64_t>(y));
+}
+int64_t wrap_mul(int64_t x, int64_t y) {
+  return wrap(static_cast<uint64_t>(x) * static_cast<uint64_t>(y));
+}
+
+// Element-wise ops Importer::eval_constant evaluates over constants: `f` on
+// float tensors (in double), `i` on integer/bool tensors; nullptr where the
+// op is not defined for that kind. Comparisons produce bool tensors.
+struct BinaryFn {
+  double (*f)(double, double);
+  int64_t (*i)(int64_t, int64_t);
+  bool compare;
+};
+const std::map<std::string, BinaryFn>& binary_const_ops() {
+  using D = double;
+  using I = int64_t;
+  static const std::map<std::string, BinaryFn> ops = {
+      {"Add", {[](D x, D y) { return x + y; }, wrap_add, false}},
+      {"Sub", {[](D x, D y) { return x - y; }, wrap_sub, false}},
+      {"Mul", {[](D x, D y) { return x * y; }, wrap_mul, false}},
+      // Integer Div/Mod by 0 is rejected before the call.
+      {"Div",
+       {[](D x, D y) { return x / y; }, [](I x, I y) { return y == -1 ? wrap_sub(0, x) : x / y; },
+        false}},
+      {"Mod",
+       {[](D x, D y) { return std::fmod(x, y); },
+        [](I x, I y) { return y == -1 ? 0 : ((x % y) + y) % y; }, false}},
+      {"Pow",
+       {[](D x, D y) { return std::pow(x, y); },
+        [](I x, I y) { return to_int64(std::pow(D(x), D(y))); }, false}},
+      {"Min",
+       {[](D x, D y) { return std::min(x, y); }, [](I x, I y) { return std::min(x, y); }, false}},
+      {"Max",
+       {[](D x, D y) { return std::max(x, y); }, [](I x, I y) { return std::max(x, y); }, false}},
+      {"Equal", {[](D x, D y) { return D(x == y); }, [](I x, I y) { return I(x == y); }, true}},
+      {"Less", {[](D x, D y) { return D(x < y); }, [](I x, I y) { return I(x < y); }, true}},
+      {"Greater", {[](D x, D y) { return D(x > y); }, [](I x, I y) { return I(x > y); }, true}},
+      {"LessOrEqual",
+       {[](D x, D y) { return D(x <= y); }, [](I x, I y) { return I(x <= y); }, true}},
+      {"GreaterOrEqual",
+       {[](D x, D y) { return D(x >= y); }, [](I x, I y) { return I(x >= y); }, true}},
+      {"And", {nullptr, [](I x, I y) { return I(x && y); }, false}},
+      {"Or", {nullptr, [](I x, I y) { return I(x || y); }, false}},
+  };
+  return ops;
+}
+
+struct UnaryFn {
+  double (*f)(double);
+  int64_t (*i)(int64_t);
+};
+const std::map<std::string, UnaryFn>& unary_const_ops() {
+  using D = double;
+  using I = int64_t;
+  static const std::map<std::string, UnaryFn> ops = {
+      {"Neg", {[](D x) { return -x; }, [](I x) { return wrap_sub(0, x); }}},
+      {"Abs", {[](D x) { return std::fabs(x); }, [](I x) { return x < 0 ? wrap_sub(0, x) : x; }}},
+      {"Floor", {[](D x) { return std::floor(x); }, [](I x) { return x; }}},
+      {"Ceil", {[](D x) { return std::ceil(x); }, [](I x) { return x; }}},
+      {"Round", {[](D x) { return std::nearbyint(x); }, [](I x) { return x; }}},
+      {"Sqrt", {[](D x) { return std::sqrt(x); }, nullptr}},
+      {"Reciprocal", {[](D x) { return 1.0 / x; }, nullptr}},
+      {"Not", {nullptr, [](I x) { return I(!x); }}},
+  };
+  return ops;
+}
+
+// Other ops eval_constant handles (shape bookkeeping, data movement).
+const std::set<std::string> kOtherConst = {"Identity", "Dropout",   "Cast",  "Gather",
+                                           "Concat",   "Transpose", "Slice", "ConstantOfShape",
+                                           "Range",    "Where",     "Expand"};
+
+bool is_const_eval_op(const std::string& op) {
+  return binary_const_ops().count(op) || unary_const_ops().count(op) || kOtherConst.count(op);
 }
 
 // ---- small tensor helpers (any dtype) -------------------------------------
 
 bool is_float(DType t) { return t == DType::F32 || t == DType::F16; }
 
+void store_i(Tensor& t, int64_t i, int64_t v);
+
 void store(Tensor& t, int64_t i, double v) {
   switch (t.dtype()) {
-    case DType::F32: t.data<float>()[i] = static_cast<float>(v); break;
-    case DType::F16: t.data<uint16_t>()[i] = float_to_half(static_cast<float>(v)); break;
-    case DType::I8: t.data<int8_t>()[i] = static_cast<int8_t>(v); break;
-    case DType::U8: t.data<uint8_t>()[i] = static_cast<uint8_t>(v); break;
-    case DType::I32: t.data<int32_t>()[i] = static_cast<int32_t>(v); break;
-    case DType::I64: t.data<int64_t>()[i] = static_cast<int64_t>(v); break;
-    case DType::Bool: t.data<uint8_t>()[i] = v != 0.0; break;
+    case DType::F32:
+      t.data<float>()[i] = to_float(v);
+      break;
+    case DType::F16:
+      t.data<uint16_t>()[i] = float_to_half(to_float(v));
+      break;
+    case DType::Bool:
+      t.data<uint8_t>()[i] = v != 0.0;
+      break;
+    default:
+      store_i(t, i, to_int64(v));
   }
 }
 
 void store_i(Tensor& t, int64_t i, int64_t v) {
   switch (t.dtype()) {
-    case DType::I64: t.data<int64_t>()[i] = v; break;
-    case DType::I32: t.data<int32_t>()[i] = static_cast<int32_t>(v); break;
-    case DType::Bool: t.data<uint8_t>()[i] = v != 0; break;
-    default: store(t, i, static_cast<double>(v));
+    case DType::I64:
+      t.data<int64_t>()[i] = v;
+      break;
+    case DType::I32:
+      t.data<int32_t>()[i] = static_cast<int32_t>(v);
+      break;
+    case DType::Bool:
+      t.data<uint8_t>()[i] = v != 0;
+      break;
+    default:
+      store(t, i, static_cast<double>(v));
   }
 }
 
@@ -137,6 +250,7 @@ class Importer {
   const Tensor& const_in(const NodeCtx& n, size_t i, const char* what) const;
   bool all_const(const NodeCtx& n) const;
   void bind_output(const NodeCtx& n, size_t i, int id);
+  std::string out_name(const NodeCtx& n) const;  // name for output 0
   int new_value(const std::string& name, DType dt, Shape shape);
   void set_const_output(const NodeCtx& n, size_t i, Tensor t);
 
@@ -158,21 +272,21 @@ class Importer {
   void emit_output(const NodeCtx& n, const std::string& op, std::vector<int> inputs,
                    Attrs attrs = {}, Shape resolved_shape = {});
   int emit_reshape(const NodeCtx& n, int x, const Shape& s, const std::string& out_name);
-  void window_attrs(const NodeCtx& n, const Shape& x, const Shape& kernel, Attrs& a,
-                    bool is_pool);
+  void window_attrs(const NodeCtx& n, const Shape& x, const Shape& kernel, Attrs& a, bool is_pool);
   void convert_resize(const NodeCtx& n);
   void convert_softmax(const NodeCtx& n);
   Shape resolve_reshape(const NodeCtx& n, const Shape& in, const std::vector<int64_t>& spec,
                         bool allowzero) const;
   std::vector<int64_t> axes_arg(const NodeCtx& n, size_t input_index) const;
   void finish_outputs(const onnx::GraphProto& gp);
+  std::vector<int> topological_order(const onnx::GraphProto& gp) const;
   void check_canonical() const;
 
   std::string src_;
   ImportOptions opt_;
   int64_t opset_ = 0;
   Graph g_;
-  std::map<std::string, int> ids_;            // ONNX value name -> value id
+  std::map<std::string, int> ids_;             // ONNX value name -> value id
   std::map<std::string, std::string> poison_;  // outputs we do not produce
   int unique_ = 0;
 };
@@ -181,17 +295,26 @@ class Importer {
 
 DType Importer::dtype_from_onnx(int32_t t, const std::string& what) const {
   switch (t) {
-    case onnx::TensorProto_DataType_FLOAT: return DType::F32;
-    case onnx::TensorProto_DataType_DOUBLE: return DType::F32;
-    case onnx::TensorProto_DataType_FLOAT16: return DType::F16;
-    case onnx::TensorProto_DataType_INT8: return DType::I8;
-    case onnx::TensorProto_DataType_UINT8: return DType::U8;
+    case onnx::TensorProto_DataType_FLOAT:
+      return DType::F32;
+    case onnx::TensorProto_DataType_DOUBLE:
+      return DType::F32;
+    case onnx::TensorProto_DataType_FLOAT16:
+      return DType::F16;
+    case onnx::TensorProto_DataType_INT8:
+      return DType::I8;
+    case onnx::TensorProto_DataType_UINT8:
+      return DType::U8;
     case onnx::TensorProto_DataType_INT16:
     case onnx::TensorProto_DataType_UINT16:
-    case onnx::TensorProto_DataType_INT32: return DType::I32;
-    case onnx::TensorProto_DataType_INT64: return DType::I64;
-    case onnx::TensorProto_DataType_BOOL: return DType::Bool;
-    default: err(what, ": unsupported data type ", t);
+    case onnx::TensorProto_DataType_INT32:
+      return DType::I32;
+    case onnx::TensorProto_DataType_INT64:
+      return DType::I64;
+    case onnx::TensorProto_DataType_BOOL:
+      return DType::Bool;
+    default:
+      err(what, ": unsupported data type ", t);
   }
 }
 
@@ -208,15 +331,24 @@ Tensor Importer::tensor_from_proto(const onnx::TensorProto& t, const std::string
   }
   const int32_t ot = t.data_type();
   DType dt = dtype_from_onnx(ot, what);
-  Tensor out(dt, shape);
   const std::string& raw = t.raw_data();
   const bool is_double = ot == onnx::TensorProto_DataType_DOUBLE;
-  const bool is_16 = ot == onnx::TensorProto_DataType_INT16 || ot == onnx::TensorProto_DataType_UINT16;
+  const bool is_16 =
+      ot == onnx::TensorProto_DataType_INT16 || ot == onnx::TensorProto_DataType_UINT16;
+  // Check the stored size before allocating anything.
+  const size_t es = is_double ? 8 : is_16 ? 2 : dtype_size(dt);
+  if (t.has_raw_data() && raw.size() != static_cast<size_t>(n) * es)
+    err(what, ": raw data has ", raw.size(), " bytes, ", shape_str(shape), " of ", dtype_name(dt),
+        " needs ", static_cast<size_t>(n) * es);
+  if (!t.has_raw_data()) {
+    int stored = ot == onnx::TensorProto_DataType_FLOAT    ? t.float_data_size()
+                 : ot == onnx::TensorProto_DataType_DOUBLE ? t.double_data_size()
+                 : ot == onnx::TensorProto_DataType_INT64  ? t.int64_data_size()
+                                                           : t.int32_data_size();
+    if (stored != n) err(what, ": has ", stored, " values, shape ", shape_str(shape), " needs ", n);
+  }
+  Tensor out(dt, shape);
   if (t.has_raw_data()) {
-    size_t es = is_double ? 8 : is_16 ? 2 : dtype_size(dt);
-    if (raw.size() != static_cast<size_t>(n) * es)
-      err(what, ": raw data has ", raw.size(), " bytes, ", shape_str(shape), " of ",
-          dtype_name(dt), " needs ", static_cast<size_t>(n) * es);
     for (int64_t i = 0; i < n; ++i) {
       const char* p = raw.data() + i * static_cast<int64_t>(es);
       if (is_double) {
@@ -237,29 +369,21 @@ Tensor Importer::tensor_from_proto(const onnx::TensorProto& t, const std::string
     }
     return out;
   }
-  auto check = [&](int size) {
-    if (size != n) err(what, ": has ", size, " values, shape ", shape_str(shape), " needs ", n);
-  };
   switch (ot) {
     case onnx::TensorProto_DataType_FLOAT:
-      check(t.float_data_size());
       for (int64_t i = 0; i < n; ++i) out.data<float>()[i] = t.float_data(static_cast<int>(i));
       break;
     case onnx::TensorProto_DataType_DOUBLE:
-      check(t.double_data_size());
       for (int64_t i = 0; i < n; ++i) store(out, i, t.double_data(static_cast<int>(i)));
       break;
     case onnx::TensorProto_DataType_INT64:
-      check(t.int64_data_size());
       for (int64_t i = 0; i < n; ++i) out.data<int64_t>()[i] = t.int64_data(static_cast<int>(i));
       break;
     case onnx::TensorProto_DataType_FLOAT16:
-      check(t.int32_data_size());
       for (int64_t i = 0; i < n; ++i)
         out.data<uint16_t>()[i] = static_cast<uint16_t>(t.int32_data(static_cast<int>(i)));
       break;
     default:  // int8/uint8/int16/uint16/int32/bool live in int32_data
-      check(t.int32_data_size());
       for (int64_t i = 0; i < n; ++i) store_i(out, i, t.int32_data(static_cast<int>(i)));
   }
   return out;
@@ -314,9 +438,15 @@ void Importer::bind_output(const NodeCtx& n, size_t i, int id) {
   ids_[nm] = id;
 }
 
+std::string Importer::out_name(const NodeCtx& n) const {
+  if (n.p->output_size() < 1) nerr(n, "has no outputs");
+  return n.p->output(0).empty() ? n.name + ":0" : n.p->output(0);
+}
+
 void Importer::set_const_output(const NodeCtx& n, size_t i, Tensor t) {
   if (t.numel() > kMaxElements) nerr(n, "constant result is too large");
-  std::string nm = i < static_cast<size_t>(n.p->output_size()) ? n.p->output(static_cast<int>(i)) : "";
+  std::string nm =
+      i < static_cast<size_t>(n.p->output_size()) ? n.p->output(static_cast<int>(i)) : "";
   bind_output(n, i, g_.add_constant(nm.empty() ? n.name + ":" + std::to_string(i) : nm, t));
 }
 
@@ -331,7 +461,8 @@ const onnx::AttributeProto* Importer::attr(const NodeCtx& n, const char* k) cons
 int64_t Importer::attr_i(const NodeCtx& n, const char* k, int64_t def) const {
   const auto* a = attr(n, k);
   if (!a) return def;
-  if (a->type() != onnx::AttributeProto_AttributeType_INT) nerr(n, "attribute '", k, "' must be an int");
+  if (a->type() != onnx::AttributeProto_AttributeType_INT)
+    nerr(n, "attribute '", k, "' must be an int");
   return a->i();
 }
 
@@ -339,14 +470,16 @@ float Importer::attr_f(const NodeCtx& n, const char* k, float def) const {
   const auto* a = attr(n, k);
   if (!a) return def;
   if (a->type() == onnx::AttributeProto_AttributeType_INT) return static_cast<float>(a->i());
-  if (a->type() != onnx::AttributeProto_AttributeType_FLOAT) nerr(n, "attribute '", k, "' must be a float");
+  if (a->type() != onnx::AttributeProto_AttributeType_FLOAT)
+    nerr(n, "attribute '", k, "' must be a float");
   return a->f();
 }
 
 std::string Importer::attr_s(const NodeCtx& n, const char* k, const std::string& def) const {
   const auto* a = attr(n, k);
   if (!a) return def;
-  if (a->type() != onnx::AttributeProto_AttributeType_STRING) nerr(n, "attribute '", k, "' must be a string");
+  if (a->type() != onnx::AttributeProto_AttributeType_STRING)
+    nerr(n, "attribute '", k, "' must be a string");
   return a->s();
 }
 
@@ -354,14 +487,16 @@ std::vector<int64_t> Importer::attr_ints(const NodeCtx& n, const char* k,
                                          const std::vector<int64_t>& def) const {
   const auto* a = attr(n, k);
   if (!a) return def;
-  if (a->type() != onnx::AttributeProto_AttributeType_INTS) nerr(n, "attribute '", k, "' must be a list of ints");
+  if (a->type() != onnx::AttributeProto_AttributeType_INTS)
+    nerr(n, "attribute '", k, "' must be a list of ints");
   return {a->ints().begin(), a->ints().end()};
 }
 
 std::vector<float> Importer::attr_floats(const NodeCtx& n, const char* k) const {
   const auto* a = attr(n, k);
   if (!a) return {};
-  if (a->type() != onnx::AttributeProto_AttributeType_FLOATS) nerr(n, "attribute '", k, "' must be a list of floats");
+  if (a->type() != onnx::AttributeProto_AttributeType_FLOATS)
+    nerr(n, "attribute '", k, "' must be a list of floats");
   return {a->floats().begin(), a->floats().end()};
 }
 
@@ -371,7 +506,8 @@ void Importer::import_inputs(const onnx::GraphProto& gp) {
   for (const auto& init : gp.initializer()) {
     if (init.name().empty()) err("an initializer has no name");
     if (ids_.count(init.name())) err("initializer '", init.name(), "' is defined twice");
-    ids_[init.name()] = g_.add_constant(init.name(), tensor_from_proto(init, "initializer '" + init.name() + "'"));
+    ids_[init.name()] =
+        g_.add_constant(init.name(), tensor_from_proto(init, "initializer '" + init.name() + "'"));
   }
   for (const auto& in : gp.input()) {
     if (ids_.count(in.name())) continue;  // an initializer listed as input: a constant
@@ -388,7 +524,8 @@ void Importer::import_inputs(const onnx::GraphProto& gp) {
         err(what, ": given shape ", shape_str(shape), " has rank ", shape.size(),
             ", the model declares rank ", tt.shape().dim_size());
     } else {
-      if (!tt.has_shape()) err(what, ": has no declared shape; pass one in ImportOptions::input_shapes");
+      if (!tt.has_shape())
+        err(what, ": has no declared shape; pass one in ImportOptions::input_shapes");
       for (int d = 0; d < tt.shape().dim_size(); ++d) {
         const auto& dim = tt.shape().dim(d);
         if (dim.has_dim_value() && dim.dim_value() > 0) {
@@ -397,7 +534,8 @@ void Importer::import_inputs(const onnx::GraphProto& gp) {
           shape.push_back(opt_.batch);
         } else {
           err(what, ": dimension ", d, " ('", dim.dim_param(),
-              "') is dynamic and cannot be made static; pass the shape in ImportOptions::input_shapes");
+              "') is dynamic and cannot be made static; pass the shape in "
+              "ImportOptions::input_shapes");
         }
       }
     }
@@ -407,6 +545,11 @@ void Importer::import_inputs(const onnx::GraphProto& gp) {
     int id = new_value(in.name(), DType::F32, shape);
     ids_[in.name()] = id;
     g_.inputs.push_back(id);
+  }
+  for (const auto& kv : opt_.input_shapes) {
+    bool found = false;
+    for (int i : g_.inputs) found = found || g_.values[static_cast<size_t>(i)].name == kv.first;
+    if (!found) err("a shape is given for '", kv.first, "', which is not an input of the model");
   }
 }
 
@@ -419,18 +562,18 @@ int Importer::emit(const NodeCtx& n, const std::string& op, std::vector<int> inp
   node.op = op;
   node.inputs = std::move(inputs);
   node.attrs = std::move(attrs);
-  for (int i : node.inputs)
-    if (i >= 0 && op != "BatchNormalization" && op != "Identity" &&
-        g_.values[static_cast<size_t>(i)].dtype != DType::F32 && !(op == "Reshape" && i == node.inputs[0]))
+  for (int i : node.inputs)  // non-float tensors exist only as folded constants
+    if (i >= 0 && g_.values[static_cast<size_t>(i)].dtype != DType::F32)
       nerr(n, "input '", g_.values[static_cast<size_t>(i)].name, "' has type ",
            dtype_name(g_.values[static_cast<size_t>(i)].dtype), "; only float32 is supported here");
-  DType dt = node.inputs.empty() ? DType::F32 : g_.values[static_cast<size_t>(node.inputs[0])].dtype;
+  DType dt =
+      node.inputs.empty() ? DType::F32 : g_.values[static_cast<size_t>(node.inputs[0])].dtype;
   int out = new_value(out_name, dt, std::move(resolved_shape));
   node.outputs = {out};
   Shape s = infer_node_shapes(g_, node).at(0);
   if (numel(s) > kMaxElements) nerr(n, "output shape ", shape_str(s), " is too large");
   g_.values[static_cast<size_t>(out)].shape = s;
-  bool foldable = op != "BatchNormalization";
+  bool foldable = op != "BatchNormalization" && op != "Pad";  // importer-internal ops
   for (int i : node.inputs)
     if (i >= 0 && !g_.values[static_cast<size_t>(i)].is_constant()) foldable = false;
   if (foldable) {
@@ -443,9 +586,9 @@ int Importer::emit(const NodeCtx& n, const std::string& op, std::vector<int> inp
 
 void Importer::emit_output(const NodeCtx& n, const std::string& op, std::vector<int> inputs,
                            Attrs attrs, Shape resolved_shape) {
-  std::string nm = n.p->output_size() > 0 ? n.p->output(0) : "";
-  if (nm.empty()) nm = n.name + ":0";
-  bind_output(n, 0, emit(n, op, std::move(inputs), std::move(attrs), nm, std::move(resolved_shape)));
+  std::string nm = out_name(n);
+  bind_output(n, 0,
+              emit(n, op, std::move(inputs), std::move(attrs), nm, std::move(resolved_shape)));
 }
 
 int Importer::emit_reshape(const NodeCtx& n, int x, const Shape& s, const std::string& out_name) {
@@ -466,7 +609,9 @@ Shape Importer::resolve_reshape(const NodeCtx& n, const Shape& in, const std::ve
   for (size_t i = 0; i < spec.size(); ++i) {
     int64_t d = spec[i];
     if (d == 0 && !allowzero) {
-      if (i >= in.size()) nerr(n, "shape ", shape_str(spec), " copies a dimension the input ", shape_str(in), " lacks");
+      if (i >= in.size())
+        nerr(n, "shape ", shape_str(spec), " copies a dimension the input ", shape_str(in),
+             " lacks");
       d = in[i];
     }
     if (d == -1) {
@@ -482,7 +627,8 @@ Shape Importer::resolve_reshape(const NodeCtx& n, const Shape& in, const std::ve
     out.push_back(d);
   }
   if (infer >= 0) {
-    if (known == 0 || numel(in) % known != 0) nerr(n, "cannot reshape ", shape_str(in), " to ", shape_str(spec));
+    if (known == 0 || numel(in) % known != 0)
+      nerr(n, "cannot reshape ", shape_str(in), " to ", shape_str(spec));
     out[static_cast<size_t>(infer)] = numel(in) / known;
   }
   if (numel(out) != numel(in)) nerr(n, "cannot reshape ", shape_str(in), " to ", shape_str(spec));
@@ -501,16 +647,19 @@ std::vector<int64_t> Importer::axes_arg(const NodeCtx& n, size_t input_index) co
 // ceil_mode), written to `a` in the canonical form.
 void Importer::window_attrs(const NodeCtx& n, const Shape& x, const Shape& kernel, Attrs& a,
                             bool is_pool) {
-  if (x.size() != 4) nerr(n, "only 2-D windows (4-D NCHW input) are supported, input is ", shape_str(x));
+  if (x.size() != 4)
+    nerr(n, "only 2-D windows (4-D NCHW input) are supported, input is ", shape_str(x));
   std::vector<int64_t> s = attr_ints(n, "strides", {1, 1});
   std::vector<int64_t> d = attr_ints(n, "dilations", {1, 1});
   std::vector<int64_t> p = attr_ints(n, "pads", {0, 0, 0, 0});
   if (s.size() != 2 || d.size() != 2 || p.size() != 4 || kernel.size() != 2)
     nerr(n, "strides/dilations/pads/kernel_shape must describe 2 spatial axes");
+  constexpr int64_t kMax = int64_t{1} << 24;
   for (int i = 0; i < 2; ++i)
-    if (s[i] < 1 || d[i] < 1 || kernel[i] < 1) nerr(n, "kernel, strides and dilations must be >= 1");
+    if (s[i] < 1 || d[i] < 1 || kernel[i] < 1 || s[i] > kMax || d[i] > kMax || kernel[i] > kMax)
+      nerr(n, "kernel, strides and dilations must be in 1..", kMax);
   for (int64_t v : p)
-    if (v < 0) nerr(n, "negative pads");
+    if (v < 0 || v > kMax) nerr(n, "pads must be in 0..", kMax);
   if (is_pool && (d[0] != 1 || d[1] != 1)) nerr(n, "dilated pooling is not supported");
   std::string ap = attr_s(n, "auto_pad", "NOTSET");
   if (ap == "SAME_UPPER" || ap == "SAME_LOWER") {
@@ -560,18 +709,22 @@ void Importer::convert(const NodeCtx& n) {
   };
   auto extra_outputs_unused = [&](const char* why) {
     for (int i = 1; i < n.p->output_size(); ++i)
-      if (!n.p->output(i).empty()) poison_[n.p->output(i)] = std::string("output of ") + n.op + " " + why;
+      if (!n.p->output(i).empty())
+        poison_[n.p->output(i)] = std::string("output of ") + n.op + " " + why;
   };
 
   if (op == "Conv") {
     const Value& w = in_val(n, 1);
     if (!w.is_constant()) nerr(n, "weights ('", w.name, "') must be constant");
     int b = input_id(n, 2);
-    if (b >= 0 && !g_.values[static_cast<size_t>(b)].is_constant()) nerr(n, "bias must be constant");
-    if (w.shape.size() != 4) nerr(n, "only 2-D convolution is supported (weights ", shape_str(w.shape), ")");
+    if (b >= 0 && !g_.values[static_cast<size_t>(b)].is_constant())
+      nerr(n, "bias must be constant");
+    if (w.shape.size() != 4)
+      nerr(n, "only 2-D convolution is supported (weights ", shape_str(w.shape), ")");
     Shape k{w.shape[2], w.shape[3]};
     std::vector<int64_t> ks = attr_ints(n, "kernel_shape", k);
-    if (ks != k) nerr(n, "kernel_shape ", shape_str(ks), " differs from the weights ", shape_str(w.shape));
+    if (ks != k)
+      nerr(n, "kernel_shape ", shape_str(ks), " differs from the weights ", shape_str(w.shape));
     Attrs a;
     window_attrs(n, in_shape(0), k, a, false);
     a.set("group", attr_i(n, "group", 1));
@@ -605,14 +758,16 @@ void Importer::convert(const NodeCtx& n) {
       if (input_id(n, 1) >= 0) lo = static_cast<float>(const_in(n, 1, "min").at_f64(0));
       if (input_id(n, 2) >= 0) hi = static_cast<float>(const_in(n, 2, "max").at_f64(0));
       for (size_t i = 1; i < 3; ++i)
-        if (input_id(n, i) >= 0 && const_in(n, i, "bound").numel() != 1) nerr(n, "min/max must be scalars");
+        if (input_id(n, i) >= 0 && const_in(n, i, "bound").numel() != 1)
+          nerr(n, "min/max must be scalars");
     }
     Attrs a;
     a.set("min", lo);
     a.set("max", hi);
     emit_output(n, op, {x_id()}, a);
   } else if (op == "Add" || op == "Sub" || op == "Mul" || op == "Div") {
-    if (opset_ < 7 && attr(n, "broadcast")) nerr(n, "legacy broadcast attribute (opset < 7) is not supported");
+    if (opset_ < 7 && attr(n, "broadcast"))
+      nerr(n, "legacy broadcast attribute (opset < 7) is not supported");
     emit_output(n, op, {x_id(), input_id(n, 1)});
   } else if (op == "GlobalAveragePool") {
     emit_output(n, op, {x_id()});
@@ -644,31 +799,39 @@ void Importer::convert(const NodeCtx& n) {
     if (axis < 0 || axis > r) nerr(n, "axis out of range");
     int64_t outer = 1;
     for (int64_t i = 0; i < axis; ++i) outer *= s[static_cast<size_t>(i)];
-    bind_output(n, 0, emit_reshape(n, x_id(), {outer, numel(s) / std::max<int64_t>(outer, 1)}, n.p->output(0)));
+    bind_output(
+        n, 0,
+        emit_reshape(n, x_id(), {outer, numel(s) / std::max<int64_t>(outer, 1)}, out_name(n)));
   } else if (op == "Reshape") {
-    std::vector<int64_t> spec = opset_ < 5 ? attr_ints(n, "shape", {}) : const_in(n, 1, "shape").to_int64s();
+    std::vector<int64_t> spec =
+        opset_ < 5 ? attr_ints(n, "shape", {}) : const_in(n, 1, "shape").to_int64s();
     Shape s = resolve_reshape(n, in_shape(0), spec, attr_i(n, "allowzero", 0) != 0);
-    bind_output(n, 0, emit_reshape(n, x_id(), s, n.p->output(0)));
+    bind_output(n, 0, emit_reshape(n, x_id(), s, out_name(n)));
   } else if (op == "Unsqueeze" || op == "Squeeze") {
     Shape s = in_shape(0);
     std::vector<int64_t> axes = axes_arg(n, 1);
-    int64_t r = static_cast<int64_t>(s.size()) + (op == "Unsqueeze" ? static_cast<int64_t>(axes.size()) : 0);
+    int64_t r = static_cast<int64_t>(s.size()) +
+                (op == "Unsqueeze" ? static_cast<int64_t>(axes.size()) : 0);
     for (int64_t& a : axes) {
       if (a < 0) a += r;
       if (a < 0 || a >= r) nerr(n, "axis out of range");
     }
+    std::sort(axes.begin(), axes.end());
+    if (std::adjacent_find(axes.begin(), axes.end()) != axes.end()) nerr(n, "repeated axis");
     Shape out;
     if (op == "Unsqueeze") {
       for (int64_t i = 0, k = 0; i < r; ++i)
         out.push_back(std::count(axes.begin(), axes.end(), i) ? 1 : s[static_cast<size_t>(k++)]);
     } else {
       for (int64_t i = 0; i < r; ++i) {
-        bool drop = axes.empty() ? s[static_cast<size_t>(i)] == 1 : std::count(axes.begin(), axes.end(), i) > 0;
-        if (drop && s[static_cast<size_t>(i)] != 1) nerr(n, "cannot squeeze a dimension of size ", s[static_cast<size_t>(i)]);
+        bool drop = axes.empty() ? s[static_cast<size_t>(i)] == 1
+                                 : std::count(axes.begin(), axes.end(), i) > 0;
+        if (drop && s[static_cast<size_t>(i)] != 1)
+          nerr(n, "cannot squeeze a dimension of size ", s[static_cast<size_t>(i)]);
         if (!drop) out.push_back(s[static_cast<size_t>(i)]);
       }
     }
-    bind_output(n, 0, emit_reshape(n, x_id(), out, n.p->output(0)));
+    bind_output(n, 0, emit_reshape(n, x_id(), out, out_name(n)));
   } else if (op == "Transpose") {
     Shape s = in_shape(0);
     std::vector<int64_t> rev;
@@ -695,24 +858,38 @@ void Importer::convert(const NodeCtx& n) {
     if (op == "Dropout") extra_outputs_unused("mask is not supported");
     emit_output(n, "Identity", {x_id()});
   } else if (op == "Pad") {
-    // PyTorch writes a Pad before AveragePool even when it pads nothing.
-    std::vector<int64_t> pads = opset_ < 11 ? attr_ints(n, "pads", {}) : const_in(n, 1, "pads").to_int64s();
+    // PyTorch writes a Pad before AveragePool even when it pads nothing;
+    // real zero padding of H/W is merged into the next Conv by merge_pad.
+    std::vector<int64_t> pads =
+        opset_ < 11 ? attr_ints(n, "pads", {}) : const_in(n, 1, "pads").to_int64s();
     if (attr(n, "axes") || input_id(n, 3) >= 0) nerr(n, "the axes input is not supported");
-    if (pads.size() != 2 * in_shape(0).size()) nerr(n, "pads must have 2 values per axis");
-    if (std::any_of(pads.begin(), pads.end(), [](int64_t v) { return v != 0; }))
-      nerr(n, "only zero padding is supported (pad inside Conv/AveragePool instead)");
-    emit_output(n, "Identity", {x_id()});
+    const Shape s = in_shape(0);
+    if (pads.size() != 2 * s.size()) nerr(n, "pads must have 2 values per axis");
+    if (std::all_of(pads.begin(), pads.end(), [](int64_t v) { return v == 0; })) {
+      emit_output(n, "Identity", {x_id()});
+      return;
+    }
+    const std::string mode = attr_s(n, "mode", "constant");
+    double value = opset_ < 11           ? attr_f(n, "value", 0.f)
+                   : input_id(n, 2) >= 0 ? const_in(n, 2, "constant_value").at_f64(0)
+                                         : 0.0;
+    if (mode != "constant" || value != 0.0 || s.size() != 4 || pads[0] || pads[1] || pads[4] ||
+        pads[5])
+      nerr(n, "only zero padding of the two spatial axes of a 4-D tensor is supported");
+    for (int64_t v : pads)
+      if (v < 0 || v > (int64_t{1} << 24)) nerr(n, "pads must be in 0..", int64_t{1} << 24);
+    Attrs a;
+    a.set("pads", std::vector<int64_t>{pads[2], pads[3], pads[6], pads[7]});
+    emit_output(n, "Pad", {x_id()}, a);
   } else if (op == "Cast") {
     int64_t to = attr_i(n, "to", 0);
     if (to != onnx::TensorProto_DataType_FLOAT || in_val(n, 0).dtype != DType::F32)
       nerr(n, "cast of a non-constant tensor to type ", to, " is not supported");
     emit_output(n, "Identity", {x_id()});
-  } else if (canonical_ops().count(op) == 0 && op != "Shape" && op != "Gather" && op != "Slice" &&
-             op != "Expand" && op != "Where" && op != "Equal" && op != "ConstantOfShape" &&
-             op != "Range" && op != "Floor" && op != "Ceil") {
-    nerr(n, "unsupported operator");
-  } else {
+  } else if (is_const_eval_op(op)) {
     nerr(n, "supported only on constant inputs (its result must fold to a constant)");
+  } else {
+    nerr(n, "unsupported operator");
   }
 }
 
@@ -732,18 +909,21 @@ void Importer::convert_softmax(const NodeCtx& n) {
   // Before opset 13 the input is coerced to 2-D [prod(d[:axis]), prod(d[axis:])].
   int64_t outer = 1;
   for (int64_t i = 0; i < axis; ++i) outer *= s[static_cast<size_t>(i)];
-  int flat = emit_reshape(n, x, {outer, numel(s) / std::max<int64_t>(outer, 1)}, n.name + "/softmax_in");
+  int flat =
+      emit_reshape(n, x, {outer, numel(s) / std::max<int64_t>(outer, 1)}, n.name + "/softmax_in");
   a.set("axis", int64_t{1});
   int sm = emit(n, "Softmax", {flat}, a, n.name + "/softmax_2d");
-  bind_output(n, 0, emit_reshape(n, sm, s, n.p->output(0)));
+  bind_output(n, 0, emit_reshape(n, sm, s, out_name(n)));
 }
 
 void Importer::convert_resize(const NodeCtx& n) {
   const Shape s = in_val(n, 0).shape;
   std::string mode = attr_s(n, "mode", "nearest");
-  std::transform(mode.begin(), mode.end(), mode.begin(), [](char c) { return static_cast<char>(std::tolower(c)); });
+  std::transform(mode.begin(), mode.end(), mode.begin(),
+                 [](char c) { return static_cast<char>(std::tolower(c)); });
   if (mode == "bilinear") mode = "linear";
-  if (mode != "nearest" && mode != "linear") nerr(n, "mode '", mode, "' is not supported (nearest, linear)");
+  if (mode != "nearest" && mode != "linear")
+    nerr(n, "mode '", mode, "' is not supported (nearest, linear)");
   std::vector<float> scales;
   Shape out;
   std::string ctm = "asymmetric", nearest = "floor";
@@ -758,7 +938,8 @@ void Importer::convert_resize(const NodeCtx& n) {
     if (attr(n, "axes")) nerr(n, "the axes attribute is not supported");
     ctm = attr_s(n, "coordinate_transformation_mode", "half_pixel");
     nearest = attr_s(n, "nearest_mode", "round_prefer_floor");
-    if (ctm == "tf_crop_and_resize") nerr(n, "coordinate_transformation_mode 'tf_crop_and_resize' is not supported");
+    if (ctm == "tf_crop_and_resize")
+      nerr(n, "coordinate_transformation_mode 'tf_crop_and_resize' is not supported");
     if (input_id(n, 3) >= 0 && const_in(n, 3, "sizes").numel() > 0) {
       out = const_in(n, 3, "sizes").to_int64s();
       if (input_id(n, 2) >= 0 && const_in(n, 2, "scales").numel() > 0)
@@ -769,14 +950,17 @@ void Importer::convert_resize(const NodeCtx& n) {
       nerr(n, "neither scales nor sizes is given");
     }
   }
-  if (out.empty()) {
-    if (scales.size() != s.size()) nerr(n, "scales has ", scales.size(), " values for input ", shape_str(s));
+  const bool from_sizes = !out.empty();
+  if (!from_sizes) {
+    if (scales.size() != s.size())
+      nerr(n, "scales has ", scales.size(), " values for input ", shape_str(s));
     for (size_t i = 0; i < s.size(); ++i) {
       if (!(scales[i] > 0.f) || scales[i] > 1e4f) nerr(n, "invalid scale ", scales[i]);
       out.push_back(static_cast<int64_t>(std::floor(static_cast<double>(s[i]) * scales[i])));
     }
   } else {
-    if (out.size() != s.size()) nerr(n, "sizes has ", out.size(), " values for input ", shape_str(s));
+    if (out.size() != s.size())
+      nerr(n, "sizes has ", out.size(), " values for input ", shape_str(s));
     for (size_t i = 0; i < s.size(); ++i) {
       if (out[i] <= 0 || out[i] > kMaxElements) nerr(n, "invalid output size ", shape_str(out));
       scales.push_back(static_cast<float>(static_cast<double>(out[i]) / static_cast<double>(s[i])));
@@ -790,11 +974,24 @@ void Importer::convert_resize(const NodeCtx& n) {
     for (float f : scales) down = down || f < 1.f;
     nearest = down ? "ceil" : "floor";
   }
+  if (s.size() < 2) nerr(n, "input must have rank >= 2");
+  for (size_t i = 0; i + 2 < s.size(); ++i)
+    if (out[i] != s[i])
+      nerr(n, "only the last two axes can be resized (", shape_str(s), " -> ", shape_str(out), ")");
+  static const std::set<std::string> kCtm = {"half_pixel", "asymmetric", "align_corners",
+                                             "pytorch_half_pixel", "tf_half_pixel_for_nn"};
+  if (!kCtm.count(ctm)) nerr(n, "coordinate_transformation_mode '", ctm, "' is not supported");
+  static const std::set<std::string> kNearest = {"round_prefer_floor", "round_prefer_ceil", "floor",
+                                                 "ceil"};
+  if (!kNearest.count(nearest)) nerr(n, "nearest_mode '", nearest, "' is not supported");
   Attrs a;
   a.set("mode", mode);
   a.set("coordinate_transformation_mode", ctm);
   a.set("nearest_mode", nearest);
-  a.set("scales", scales);
+  if (!from_sizes) {  // ONNX maps coordinates with the given scales, not the size ratio
+    a.set("scale_h", scales[s.size() - 2]);
+    a.set("scale_w", scales[s.size() - 1]);
+  }
   emit_output(n, "Resize", {input_id(n, 0)}, a, out);
 }
 
@@ -806,14 +1003,20 @@ bool Importer::eval_constant(const NodeCtx& n) {
     const auto& attrs = n.p->attribute();
     if (attrs.size() != 1) nerr(n, "expects exactly one attribute");
     const auto& a = attrs[0];
-    if (a.name() == "value") set_const_output(n, 0, tensor_from_proto(a.t(), "node '" + n.name + "' value"));
-    else if (a.name() == "value_float") set_const_output(n, 0, Tensor::from_floats({}, {a.f()}));
+    if (a.name() == "value")
+      set_const_output(n, 0, tensor_from_proto(a.t(), "node '" + n.name + "' value"));
+    else if (a.name() == "value_float")
+      set_const_output(n, 0, Tensor::from_floats({}, {a.f()}));
     else if (a.name() == "value_floats")
-      set_const_output(n, 0, Tensor::from_floats({a.floats_size()}, {a.floats().begin(), a.floats().end()}));
-    else if (a.name() == "value_int") set_const_output(n, 0, Tensor::from_int64s({}, {a.i()}));
+      set_const_output(
+          n, 0, Tensor::from_floats({a.floats_size()}, {a.floats().begin(), a.floats().end()}));
+    else if (a.name() == "value_int")
+      set_const_output(n, 0, Tensor::from_int64s({}, {a.i()}));
     else if (a.name() == "value_ints")
-      set_const_output(n, 0, Tensor::from_int64s({a.ints_size()}, {a.ints().begin(), a.ints().end()}));
-    else nerr(n, "attribute '", a.name(), "' is not supported");
+      set_const_output(n, 0,
+                       Tensor::from_int64s({a.ints_size()}, {a.ints().begin(), a.ints().end()}));
+    else
+      nerr(n, "attribute '", a.name(), "' is not supported");
     return true;
   }
   if (op == "Shape" || op == "Size") {
@@ -832,102 +1035,66 @@ bool Importer::eval_constant(const NodeCtx& n) {
     set_const_output(n, 0, Tensor::from_int64s({static_cast<int64_t>(part.size())}, part));
     return true;
   }
-  static const std::set<std::string> kBinary = {"Add", "Sub", "Mul", "Div", "Pow", "Min", "Max",
-                                                "Equal", "Less", "Greater", "LessOrEqual",
-                                                "GreaterOrEqual", "And", "Or", "Mod"};
-  static const std::set<std::string> kUnary = {"Neg", "Abs", "Floor", "Ceil", "Round", "Sqrt",
-                                               "Reciprocal", "Not"};
-  static const std::set<std::string> kOther = {"Identity", "Dropout", "Cast", "Gather", "Concat",
-                                               "Transpose", "Slice", "ConstantOfShape", "Range",
-                                               "Where", "Expand"};
-  if (!kBinary.count(op) && !kUnary.count(op) && !kOther.count(op)) return false;
+  if (!is_const_eval_op(op)) return false;
   if (!all_const(n)) return false;
   auto in = [&](size_t i) -> const Tensor& { return const_in(n, i, "input"); };
 
-  if (kBinary.count(op) || op == "Where") {
+  auto bin = binary_const_ops().find(op);
+  if (bin != binary_const_ops().end() || op == "Where") {
     const bool where = op == "Where";
     const Tensor& a = in(where ? 1 : 0);
     const Tensor& b = in(where ? 2 : 1);
     if (a.dtype() != b.dtype()) nerr(n, "inputs have different types");
-    Shape out = broadcast_shapes(a.shape(), b.shape(), src_ + ": node '" + n.name + "' (" + op + "): ");
-    std::vector<int64_t> oc;
-    if (where) {
-      out = broadcast_shapes(out, in(0).shape(), src_ + ": node '" + n.name + "': ");
-      oc = broadcast_offsets(in(0).shape(), out);
-    }
+    const std::string prefix = src_ + ": node '" + n.name + "' (" + op + "): ";
+    Shape out = broadcast_shapes(a.shape(), b.shape(), prefix);
+    if (where) out = broadcast_shapes(out, in(0).shape(), prefix);
     if (numel(out) > kMaxElements) nerr(n, "result is too large");
-    std::vector<int64_t> oa = broadcast_offsets(a.shape(), out), ob = broadcast_offsets(b.shape(), out);
-    const bool cmp = op == "Equal" || op == "Less" || op == "Greater" || op == "LessOrEqual" ||
-                     op == "GreaterOrEqual";
-    Tensor r(cmp ? DType::Bool : a.dtype(), out);
+    const std::vector<int64_t> oa = broadcast_offsets(a.shape(), out);
+    const std::vector<int64_t> ob = broadcast_offsets(b.shape(), out);
+    if (where) {
+      const Tensor& cond = in(0);
+      const std::vector<int64_t> oc = broadcast_offsets(cond.shape(), out);
+      Tensor r(a.dtype(), out);
+      for (size_t i = 0; i < oa.size(); ++i) {
+        const int64_t k = static_cast<int64_t>(i);
+        if (cond.at_i64(oc[i]))
+          copy_elem(r, k, a, oa[i]);
+        else
+          copy_elem(r, k, b, ob[i]);
+      }
+      set_const_output(n, 0, r);
+      return true;
+    }
+    const BinaryFn& fn = bin->second;
     const bool fl = is_float(a.dtype());
-    for (int64_t i = 0; i < r.numel(); ++i) {
-      const int64_t ia = oa[static_cast<size_t>(i)], ib = ob[static_cast<size_t>(i)];
-      if (where) {
-        if (in(0).at_i64(oc[static_cast<size_t>(i)])) copy_elem(r, i, a, ia);
-        else copy_elem(r, i, b, ib);
-      } else if (fl) {
-        double x = a.at_f64(ia), y = b.at_f64(ib), v = 0;
-        if (op == "Add") v = x + y;
-        else if (op == "Sub") v = x - y;
-        else if (op == "Mul") v = x * y;
-        else if (op == "Div") v = x / y;
-        else if (op == "Pow") v = std::pow(x, y);
-        else if (op == "Min") v = std::min(x, y);
-        else if (op == "Max") v = std::max(x, y);
-        else if (op == "Mod") v = std::fmod(x, y);
-        else if (op == "Equal") v = x == y;
-        else if (op == "Less") v = x < y;
-        else if (op == "Greater") v = x > y;
-        else if (op == "LessOrEqual") v = x <= y;
-        else if (op == "GreaterOrEqual") v = x >= y;
-        else nerr(n, "not defined for floats");
-        if (!cmp && a.dtype() == DType::F32) v = static_cast<float>(v);  // float arithmetic
-        store(r, i, v);
+    if (fl ? !fn.f : !fn.i) nerr(n, "not defined for ", dtype_name(a.dtype()));
+    Tensor r(fn.compare ? DType::Bool : a.dtype(), out);
+    for (size_t i = 0; i < oa.size(); ++i) {
+      const int64_t k = static_cast<int64_t>(i);
+      if (fl) {
+        double v = fn.f(a.at_f64(oa[i]), b.at_f64(ob[i]));
+        if (!fn.compare && a.dtype() == DType::F32) v = to_float(v);  // float arithmetic
+        store(r, k, v);
       } else {
-        int64_t x = a.at_i64(ia), y = b.at_i64(ib), v = 0;
+        const int64_t y = b.at_i64(ob[i]);
         if ((op == "Div" || op == "Mod") && y == 0) nerr(n, "integer division by zero");
-        if (op == "Add") v = x + y;
-        else if (op == "Sub") v = x - y;
-        else if (op == "Mul") v = x * y;
-        else if (op == "Div") v = x / y;
-        else if (op == "Mod") v = ((x % y) + y) % y;
-        else if (op == "Pow") v = static_cast<int64_t>(std::pow(static_cast<double>(x), static_cast<double>(y)));
-        else if (op == "Min") v = std::min(x, y);
-        else if (op == "Max") v = std::max(x, y);
-        else if (op == "Equal") v = x == y;
-        else if (op == "Less") v = x < y;
-        else if (op == "Greater") v = x > y;
-        else if (op == "LessOrEqual") v = x <= y;
-        else if (op == "GreaterOrEqual") v = x >= y;
-        else if (op == "And") v = x && y;
-        else if (op == "Or") v = x || y;
-        store_i(r, i, v);
+        store_i(r, k, fn.i(a.at_i64(oa[i]), y));
       }
     }
     set_const_output(n, 0, r);
     return true;
   }
-  if (kUnary.count(op)) {
+  auto un = unary_const_ops().find(op);
+  if (un != unary_const_ops().end()) {
     const Tensor& a = in(0);
+    const bool fl = is_float(a.dtype());
+    if (fl ? !un->second.f : !un->second.i) nerr(n, "not defined for ", dtype_name(a.dtype()));
     Tensor r(op == "Not" ? DType::Bool : a.dtype(), a.shape());
     for (int64_t i = 0; i < a.numel(); ++i) {
-      if (!is_float(a.dtype())) {
-        int64_t x = a.at_i64(i);
-        if (op == "Sqrt" || op == "Reciprocal") nerr(n, "not defined for integers");
-        store_i(r, i, op == "Neg" ? -x : op == "Abs" ? std::abs(x) : op == "Not" ? !x : x);
-        continue;
-      }
-      double x = a.at_f64(i), v = x;
-      if (op == "Neg") v = -x;
-      else if (op == "Abs") v = std::fabs(x);
-      else if (op == "Floor") v = std::floor(x);
-      else if (op == "Ceil") v = std::ceil(x);
-      else if (op == "Round") v = std::nearbyint(x);
-      else if (op == "Sqrt") v = std::sqrt(x);
-      else if (op == "Reciprocal") v = 1.0 / x;
-      else nerr(n, "not defined for floats");
-      store(r, i, v);
+      if (fl)
+        store(r, i, un->second.f(a.at_f64(i)));
+      else
+        store_i(r, i, un->second.i(a.at_i64(i)));
     }
     set_const_output(n, 0, r);
     return true;
@@ -941,11 +1108,14 @@ bool Importer::eval_constant(const NodeCtx& n) {
   }
   if (op == "Cast") {
     const Tensor& a = in(0);
-    DType to = dtype_from_onnx(static_cast<int32_t>(attr_i(n, "to", 0)), "node '" + n.name + "' (Cast)");
+    DType to =
+        dtype_from_onnx(static_cast<int32_t>(attr_i(n, "to", 0)), "node '" + n.name + "' (Cast)");
     Tensor r(to, a.shape());
     for (int64_t i = 0; i < a.numel(); ++i) {
-      if (is_float(a.dtype())) store(r, i, is_float(to) ? a.at_f64(i) : std::trunc(a.at_f64(i)));
-      else store_i(r, i, a.at_i64(i));
+      if (is_float(a.dtype()))
+        store(r, i, is_float(to) ? a.at_f64(i) : std::trunc(a.at_f64(i)));
+      else
+        store_i(r, i, a.at_i64(i));
     }
     set_const_output(n, 0, r);
     return true;
@@ -970,8 +1140,10 @@ bool Importer::eval_constant(const NodeCtx& n) {
       for (int64_t j = 0; j < ni; ++j) {
         int64_t k = idx.at_i64(j);
         if (k < 0) k += dim;
-        if (k < 0 || k >= dim) nerr(n, "index ", idx.at_i64(j), " out of range for dimension ", dim);
-        for (int64_t e = 0; e < inner; ++e) copy_elem(res, (o * ni + j) * inner + e, d, (o * dim + k) * inner + e);
+        if (k < 0 || k >= dim)
+          nerr(n, "index ", idx.at_i64(j), " out of range for dimension ", dim);
+        for (int64_t e = 0; e < inner; ++e)
+          copy_elem(res, (o * ni + j) * inner + e, d, (o * dim + k) * inner + e);
       }
     set_const_output(n, 0, res);
     return true;
@@ -986,9 +1158,11 @@ bool Importer::eval_constant(const NodeCtx& n) {
     out[static_cast<size_t>(axis)] = 0;
     for (int i = 0; i < n.p->input_size(); ++i) {
       const Tensor& t = in(static_cast<size_t>(i));
-      if (t.dtype() != first.dtype() || t.shape().size() != out.size()) nerr(n, "inputs differ in type or rank");
+      if (t.dtype() != first.dtype() || t.shape().size() != out.size())
+        nerr(n, "inputs differ in type or rank");
       for (size_t d = 0; d < out.size(); ++d)
-        if (static_cast<int64_t>(d) != axis && t.shape()[d] != out[d]) nerr(n, "input shapes differ off the axis");
+        if (static_cast<int64_t>(d) != axis && t.shape()[d] != out[d])
+          nerr(n, "input shapes differ off the axis");
       out[static_cast<size_t>(axis)] += t.shape()[static_cast<size_t>(axis)];
     }
     int64_t outer = 1;
@@ -1020,7 +1194,8 @@ bool Importer::eval_constant(const NodeCtx& n) {
       if (perm.size() != r) nerr(n, "perm has the wrong length");
       std::vector<bool> used(r, false);
       for (int64_t p : perm) {
-        if (p < 0 || p >= static_cast<int64_t>(r) || used[static_cast<size_t>(p)]) nerr(n, "invalid perm");
+        if (p < 0 || p >= static_cast<int64_t>(r) || used[static_cast<size_t>(p)])
+          nerr(n, "invalid perm");
         used[static_cast<size_t>(p)] = true;
         out.push_back(s[static_cast<size_t>(p)]);
         ost.push_back(st[static_cast<size_t>(p)]);
@@ -1046,7 +1221,8 @@ bool Importer::eval_constant(const NodeCtx& n) {
       if (axes.empty())
         for (size_t i = 0; i < starts.size(); ++i) axes.push_back(static_cast<int64_t>(i));
       if (steps.empty()) steps.assign(starts.size(), 1);
-      if (ends.size() != starts.size() || axes.size() != starts.size() || steps.size() != starts.size())
+      if (ends.size() != starts.size() || axes.size() != starts.size() ||
+          steps.size() != starts.size())
         nerr(n, "starts, ends, axes and steps differ in length");
       out = s;
       ost = st;
@@ -1095,7 +1271,8 @@ bool Importer::eval_constant(const NodeCtx& n) {
       total *= d;
     }
     Tensor fillv = Tensor::from_floats({1}, {0.f});
-    if (const auto* a = attr(n, "value")) fillv = tensor_from_proto(a->t(), "node '" + n.name + "' value");
+    if (const auto* a = attr(n, "value"))
+      fillv = tensor_from_proto(a->t(), "node '" + n.name + "' value");
     if (fillv.numel() != 1) nerr(n, "value must have one element");
     Tensor res(fillv.dtype(), s);
     for (int64_t i = 0; i < res.numel(); ++i) copy_elem(res, i, fillv, 0);
@@ -1104,15 +1281,18 @@ bool Importer::eval_constant(const NodeCtx& n) {
   }
   if (op == "Range") {
     const Tensor &a = in(0), &b = in(1), &c = in(2);
-    if (a.numel() != 1 || b.numel() != 1 || c.numel() != 1) nerr(n, "start, limit and delta must be scalars");
+    if (a.numel() != 1 || b.numel() != 1 || c.numel() != 1)
+      nerr(n, "start, limit and delta must be scalars");
     double start = a.at_f64(0), limit = b.at_f64(0), delta = c.at_f64(0);
     if (delta == 0) nerr(n, "delta is 0");
     double cnt = std::max(0.0, std::ceil((limit - start) / delta));
     if (!(cnt <= static_cast<double>(kMaxElements))) nerr(n, "result is too large");
     Tensor res(a.dtype(), {static_cast<int64_t>(cnt)});
     for (int64_t i = 0; i < res.numel(); ++i) {
-      if (is_float(a.dtype())) store(res, i, start + static_cast<double>(i) * delta);
-      else store_i(res, i, a.at_i64(0) + i * c.at_i64(0));
+      if (is_float(a.dtype()))
+        store(res, i, start + static_cast<double>(i) * delta);
+      else
+        store_i(res, i, wrap_add(a.at_i64(0), wrap_mul(i, c.at_i64(0))));
     }
     set_const_output(n, 0, res);
     return true;
@@ -1135,11 +1315,47 @@ void Importer::finish_outputs(const onnx::GraphProto& gp) {
 
 void Importer::check_canonical() const {
   for (const Node& n : g_.nodes) {
+    if (n.op == "Pad")
+      fail(src_, ": node ", n.label(),
+           ": zero padding is supported only directly before a Conv or an AveragePool");
     if (!canonical_ops().count(n.op))
       fail(src_, ": node ", n.label(), ": left in a non-canonical form after import");
     if (n.op == "Conv" && !g_.values[static_cast<size_t>(n.inputs[1])].is_constant())
       fail(src_, ": node ", n.label(), ": weights must be constant");
   }
+}
+
+// Node indices in an order where every node follows the producers of its
+// inputs (ONNX requires files to be sorted; some tools do not sort), keeping
+// the file order where it is already valid.
+std::vector<int> Importer::topological_order(const onnx::GraphProto& gp) const {
+  const int n = gp.node_size();
+  std::map<std::string, int> producer;
+  for (int i = 0; i < n; ++i)
+    for (const auto& o : gp.node(i).output())
+      if (!o.empty()) producer.emplace(o, i);
+  std::vector<std::vector<int>> readers(static_cast<size_t>(n));
+  std::vector<int> pending(static_cast<size_t>(n), 0);
+  for (int i = 0; i < n; ++i)
+    for (const auto& in : gp.node(i).input()) {
+      auto it = producer.find(in);
+      if (in.empty() || it == producer.end() || it->second == i) continue;
+      readers[static_cast<size_t>(it->second)].push_back(i);
+      ++pending[static_cast<size_t>(i)];
+    }
+  std::set<int> ready;
+  for (int i = 0; i < n; ++i)
+    if (pending[static_cast<size_t>(i)] == 0) ready.insert(i);
+  std::vector<int> order;
+  while (!ready.empty()) {
+    int i = *ready.begin();
+    ready.erase(ready.begin());
+    order.push_back(i);
+    for (int r : readers[static_cast<size_t>(i)])
+      if (--pending[static_cast<size_t>(r)] == 0) ready.insert(r);
+  }
+  if (static_cast<int>(order.size()) != n) err("the graph has a cycle");
+  return order;
 }
 
 Graph Importer::run(const onnx::ModelProto& m) {
@@ -1152,7 +1368,7 @@ Graph Importer::run(const onnx::ModelProto& m) {
   g_.source = src_;
   const onnx::GraphProto& gp = m.graph();
   import_inputs(gp);
-  for (int i = 0; i < gp.node_size(); ++i) {
+  for (int i : topological_order(gp)) {
     const onnx::NodeProto& p = gp.node(i);
     NodeCtx n{&p, p.name(), p.op_type()};
     if (!p.domain().empty() && p.domain() != "ai.onnx") n.op = p.domain() + "." + p.op_type();
@@ -1167,6 +1383,7 @@ Graph Importer::run(const onnx::ModelProto& m) {
   finish_outputs(gp);
   optimize_graph(g_);
   check_canonical();
+  infer_shapes(g_);  // re-checks every node after the rewrites
   g_.validate();
   return std::move(g_);
 }
@@ -1178,19 +1395,29 @@ Graph import_onnx_bytes(const std::string& bytes, const std::string& source_name
   if (bytes.empty()) fail(source_name, ": file is empty");
   onnx::ModelProto m;
   if (!m.ParseFromString(bytes))
-    fail(source_name, ": not a valid ONNX model (protobuf parse failed: truncated or corrupt file)");
+    fail(source_name,
+         ": not a valid ONNX model (protobuf parse failed: truncated or corrupt file)");
+  // Names inside a corrupt file may hold control characters; the message
+  // must stay one printable line.
+  auto one_line = [](std::string msg) {
+    for (char& c : msg)
+      if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+    return Error(msg);
+  };
   try {
     return Importer(source_name, opt).run(m);
-  } catch (const Error&) {
-    throw;
+  } catch (const Error& e) {
+    throw one_line(e.what());
   } catch (const std::exception& e) {
-    fail(source_name, ": ", e.what());
+    throw one_line(source_name + ": " + e.what());
   }
 }
 
 Graph import_onnx_file(const std::string& path, const ImportOptions& opt) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) fail(path, ": is a directory, not an ONNX file");
   std::ifstream f(path, std::ios::binary);
-  if (!f) fail(path, ": cannot open file");
+  if (!f) fail(path, ": cannot open file (", std::strerror(errno), ")");
   std::ostringstream ss;
   ss << f.rdbuf();
   if (f.bad()) fail(path, ": read error");

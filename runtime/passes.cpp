@@ -91,7 +91,7 @@ int fold_constants(Graph& g) {
   int count = 0;
   for (size_t k = 0; k < g.nodes.size(); ++k) {
     const Node& n = g.nodes[k];
-    if (n.op == "BatchNormalization" || !all_inputs_constant(g, n)) continue;
+    if (n.op == "BatchNormalization" || n.op == "Pad" || !all_inputs_constant(g, n)) continue;
     std::vector<Tensor> out = evaluate_constant_node(g, n);
     for (size_t i = 0; i < out.size(); ++i) val(g, n.outputs[i]).constant = out[i];
     dead[k] = true;
@@ -147,10 +147,10 @@ int fold_batchnorm(Graph& g) {
           break;
         }
     }
-    bool foldable = conv && conv->op == "Conv" && !conv->attrs.has("activation") &&
-                    conv->inputs.size() >= 2 && val(g, conv->inputs[1]).is_constant() &&
-                    (conv->inputs.size() < 3 || conv->inputs[2] < 0 ||
-                     val(g, conv->inputs[2]).is_constant());
+    bool foldable =
+        conv && conv->op == "Conv" && !conv->attrs.has("activation") && conv->inputs.size() >= 2 &&
+        val(g, conv->inputs[1]).is_constant() &&
+        (conv->inputs.size() < 3 || conv->inputs[2] < 0 || val(g, conv->inputs[2]).is_constant());
     if (foldable) {
       const Tensor w = val(g, conv->inputs[1]).constant;  // copy: g.values grows below
       VEDGE_CHECK(w.shape().size() == 4 && w.shape()[0] == C, where(g), ": node ", n.label(),
@@ -224,6 +224,133 @@ int remove_identity(Graph& g) {
   return count;
 }
 
+int merge_pad(Graph& g) {
+  std::vector<int> cons = consumers(g);
+  std::vector<int> uses = g.use_counts();
+  std::vector<bool> dead(g.nodes.size(), false);
+  int count = 0;
+  for (size_t k = 0; k < g.nodes.size(); ++k) {
+    const Node& pad = g.nodes[k];
+    if (pad.op != "Pad" || pad.inputs.size() != 1 || pad.outputs.size() != 1) continue;
+    const int y = pad.outputs[0];
+    const int c = cons[static_cast<size_t>(y)];
+    if (uses[static_cast<size_t>(y)] != 1 || c < 0) continue;
+    Node& next = g.nodes[static_cast<size_t>(c)];
+    std::vector<int64_t> p = pad.attrs.get_ints("pads"), q = next.attrs.get_ints("pads");
+    if (p.size() != 4 || q.size() != 4) continue;
+    // The padded zeros are data to the pool: they count in every window,
+    // which is count_include_pad=1 (equivalent when the pool pads nothing).
+    const bool unpadded_pool = q == std::vector<int64_t>{0, 0, 0, 0};
+    const bool ok = (next.op == "Conv" && next.inputs.at(0) == y) ||
+                    (next.op == "AveragePool" &&
+                     (next.attrs.get_i("count_include_pad", 0) != 0 || unpadded_pool));
+    if (!ok) continue;
+    for (size_t i = 0; i < 4; ++i) q[i] += p[i];
+    next.attrs.set("pads", q);
+    if (next.op == "AveragePool") next.attrs.set("count_include_pad", int64_t{1});
+    next.inputs[0] = pad.inputs[0];
+    dead[k] = true;
+    ++count;
+  }
+  erase_nodes(g, dead);
+  return count;
+}
+
+namespace {
+
+bool is_scalar_constant(const Graph& g, int id, float want) {
+  if (id < 0) return false;
+  const Value& v = val(g, id);
+  return v.is_constant() && v.constant.numel() == 1 &&
+         std::fabs(v.constant.at_f64(0) - want) <= 1e-6 * std::max(1.f, std::fabs(want));
+}
+
+// Matches value v = clamp(x + 3, 0, 6) written as Add(x, 3) followed by
+// Relu/Clip nodes whose ranges intersect to [0, 6], each intermediate read
+// once. Returns x (or -1) and appends the matched nodes to `chain`.
+int match_relu6_of_x_plus_3(const Graph& g, const std::vector<int>& prod,
+                            const std::vector<int>& uses, int v, std::vector<int>& chain) {
+  float lo = -INFINITY, hi = INFINITY;
+  int p = prod[static_cast<size_t>(v)];
+  while (p >= 0 && (g.nodes[static_cast<size_t>(p)].op == "Relu" ||
+                    g.nodes[static_cast<size_t>(p)].op == "Clip")) {
+    const Node& c = g.nodes[static_cast<size_t>(p)];
+    lo = std::max(lo, c.op == "Relu" ? 0.f : c.attrs.get_f("min", -INFINITY));
+    hi = std::min(hi, c.op == "Relu" ? INFINITY : c.attrs.get_f("max", INFINITY));
+    chain.push_back(p);
+    v = c.inputs.at(0);
+    if (uses[static_cast<size_t>(v)] != 1) return -1;
+    p = prod[static_cast<size_t>(v)];
+  }
+  if (lo != 0.f || hi != 6.f || p < 0) return -1;
+  const Node& add = g.nodes[static_cast<size_t>(p)];
+  if (add.op != "Add" || add.inputs.size() != 2) return -1;
+  for (int side = 0; side < 2; ++side)
+    if (is_scalar_constant(g, add.inputs[static_cast<size_t>(side)], 3.f)) {
+      chain.push_back(p);
+      return add.inputs[static_cast<size_t>(1 - side)];
+    }
+  return -1;
+}
+
+}  // namespace
+
+int fuse_relu6_hardswish(Graph& g) {
+  std::vector<int> prod = producers(g);
+  std::vector<int> uses = g.use_counts();
+  std::vector<bool> dead(g.nodes.size(), false);
+  int count = 0;
+  for (size_t k = 0; k < g.nodes.size(); ++k) {
+    Node& d = g.nodes[k];
+    if (d.inputs.size() != 2 || d.outputs.size() != 1) continue;
+    // d = t / 6 or t * (1/6)
+    int t = -1;
+    if (d.op == "Div" && is_scalar_constant(g, d.inputs[1], 6.f)) t = d.inputs[0];
+    for (int side = 0; side < 2 && d.op == "Mul" && t < 0; ++side)
+      if (is_scalar_constant(g, d.inputs[static_cast<size_t>(side)], 1.f / 6.f))
+        t = d.inputs[static_cast<size_t>(1 - side)];
+    if (t < 0 || uses[static_cast<size_t>(t)] != 1) continue;
+    std::vector<int> chain;
+    const int tp = prod[static_cast<size_t>(t)];
+    int x = -1;
+    std::string op = "HardSigmoid";
+    if (tp >= 0 && g.nodes[static_cast<size_t>(tp)].op == "Mul") {
+      // hardswish: (x * relu6(x + 3)) / 6
+      const Node& m = g.nodes[static_cast<size_t>(tp)];
+      for (int side = 0; side < 2 && x < 0; ++side) {
+        std::vector<int> c;
+        int s = m.inputs.at(static_cast<size_t>(side));
+        if (uses[static_cast<size_t>(s)] != 1) continue;
+        int cand = match_relu6_of_x_plus_3(g, prod, uses, s, c);
+        if (cand >= 0 && cand == m.inputs.at(static_cast<size_t>(1 - side))) {
+          x = cand;
+          chain = c;
+          chain.push_back(tp);
+          op = "HardSwish";
+        }
+      }
+    } else {
+      x = match_relu6_of_x_plus_3(g, prod, uses, t, chain);  // hardsigmoid: relu6(x + 3) / 6
+    }
+    if (x < 0) continue;
+    if (val(g, x).shape != val(g, d.outputs[0]).shape) continue;  // no broadcasting hidden in it
+    bool clash = false;
+    for (int c : chain) clash = clash || dead[static_cast<size_t>(c)];
+    if (clash) continue;
+    for (int c : chain) dead[static_cast<size_t>(c)] = true;
+    d.op = op;
+    d.inputs = {x};
+    d.attrs = Attrs();
+    if (op == "HardSigmoid") {
+      d.attrs.set("alpha", 1.f / 6.f);
+      d.attrs.set("beta", 0.5f);
+    }
+    ++count;
+  }
+  erase_nodes(g, dead);
+  return count;
+}
+
 int fuse_hardswish(Graph& g) {
   std::vector<int> prod = producers(g);
   std::vector<int> uses = g.use_counts();
@@ -233,7 +360,8 @@ int fuse_hardswish(Graph& g) {
     Node& m = g.nodes[k];
     if (m.op != "Mul" || m.inputs.size() != 2) continue;
     for (int side = 0; side < 2; ++side) {
-      const int h = m.inputs[static_cast<size_t>(side)], x = m.inputs[static_cast<size_t>(1 - side)];
+      const int h = m.inputs[static_cast<size_t>(side)],
+                x = m.inputs[static_cast<size_t>(1 - side)];
       if (h < 0 || x < 0) continue;
       const int p = prod[static_cast<size_t>(h)];
       if (p < 0 || dead[static_cast<size_t>(p)] || uses[static_cast<size_t>(h)] != 1) continue;
@@ -263,10 +391,14 @@ bool activation_range(const Attrs& a, float& lo, float& hi) {
   lo = -INFINITY;
   hi = INFINITY;
   if (act.empty()) return true;
-  if (act == "relu") lo = 0.f;
-  else if (act == "relu6") lo = 0.f, hi = 6.f;
-  else if (act == "clip") lo = a.get_f("act_min", -INFINITY), hi = a.get_f("act_max", INFINITY);
-  else return false;
+  if (act == "relu")
+    lo = 0.f;
+  else if (act == "relu6")
+    lo = 0.f, hi = 6.f;
+  else if (act == "clip")
+    lo = a.get_f("act_min", -INFINITY), hi = a.get_f("act_max", INFINITY);
+  else
+    return false;
   return true;
 }
 
@@ -329,6 +461,8 @@ void optimize_graph(Graph& g) {
   remove_identity(g);
   fold_batchnorm(g);
   fold_constants(g);
+  merge_pad(g);
+  fuse_relu6_hardswish(g);
   fuse_hardswish(g);
   fuse_conv_activation(g);
   g.prune();

@@ -3,8 +3,8 @@
 // tested alone. Every pass keeps the graph's inputs, outputs and results
 // unchanged and returns how many rewrites it made. They leave unused values
 // behind: call Graph::prune() afterwards.
-// Depends on graph.h, shape_inference.h and executor.h's
-// eval_node_reference (to evaluate canonical ops over constants); no ONNX.
+// Depends on graph.h and executor.h's eval_node_reference (to evaluate
+// canonical ops over constants); no ONNX.
 #pragma once
 
 #include <vector>
@@ -30,6 +30,18 @@ int fold_batchnorm(Graph& g);
 // output keeps its name (the producer's value is renamed) when possible.
 int remove_identity(Graph& g);
 
+// Merges an importer-internal zero Pad (attr pads [t,l,b,r] on H/W) into the
+// pads of the Conv or AveragePool that is its only reader (the pool must
+// count padding already, or pad nothing itself: it then gets
+// count_include_pad=1).
+int merge_pad(Graph& g);
+
+// The hand-written forms relu6(x + 3) / 6 -> HardSigmoid(x; 1/6, 0.5) and
+// x * relu6(x + 3) / 6 -> HardSwish(x), with relu6 as Clip(0, 6) or
+// Relu + Clip and / 6 as Div or Mul by 1/6, when no intermediate has
+// another reader.
+int fuse_relu6_hardswish(Graph& g);
+
 // x * HardSigmoid(x) with alpha 1/6, beta 0.5 -> HardSwish(x), when the
 // HardSigmoid result has no other reader.
 int fuse_hardswish(Graph& g);
@@ -37,11 +49,13 @@ int fuse_hardswish(Graph& g);
 // Conv followed by Relu / Clip / HardSwish / Sigmoid, as the only reader of
 // the conv output (which is not a graph output), becomes one Conv with the
 // "activation" attribute: relu, relu6 (Clip 0..6), clip (act_min/act_max),
-// hardswish, sigmoid.
+// hardswish, sigmoid. Chains of clamps (Relu then Clip 0..6) merge into one
+// range; hardswish/sigmoid are fused only into a conv without activation.
 int fuse_conv_activation(Graph& g);
 
 // The importer's pipeline: remove_identity, fold_batchnorm, fold_constants,
-// fuse_hardswish, fuse_conv_activation; then prune.
+// merge_pad, fuse_relu6_hardswish, fuse_hardswish, fuse_conv_activation;
+// then prune.
 void optimize_graph(Graph& g);
 
 }  // namespace vedge

@@ -1,6 +1,7 @@
 // preprocess.cpp: bilinear resize + color order + normalization into NCHW
-// floats (see preprocess.h). Rows are resized horizontally once into a
-// two-row cache, then blended vertically while writing the three planes.
+// floats (see preprocess.h). Per output row: a vectorizable vertical blend of
+// two source rows into a float row, then the horizontal taps, the
+// normalization and the write into the three planes.
 // Depends on image.h and error.h only.
 #include "runtime/preprocess.h"
 
@@ -50,6 +51,38 @@ static void make_axis(int src, int dst, std::vector<int>& i0, std::vector<int>& 
   }
 }
 
+// On x86-64 the two row loops are also compiled for AVX2 (with FMA) and
+// picked at run time (GCC ifunc); elsewhere they are plain loops.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define VEDGE_ROW_CLONES __attribute__((target_clones("arch=haswell", "default")))
+#else
+#define VEDGE_ROW_CLONES
+#endif
+
+// row[k] = a[k] + w * (b[k] - a[k]): the vertical blend of two source rows.
+VEDGE_ROW_CLONES static void blend_rows(const uint8_t* a, const uint8_t* b, float w, size_t n, float* row) {
+  for (size_t k = 0; k < n; ++k) {
+    const float va = a[k];
+    row[k] = va + w * (static_cast<float>(b[k]) - va);
+  }
+}
+
+// Horizontal taps of one blended row into the three output planes; C0..C2
+// are the source channels of planes 0..2 (compile-time, so RGB and BGR both
+// get straight-line code).
+template <int C0, int C1, int C2>
+VEDGE_ROW_CLONES static void sample_row(const float* row, const int* x0, const int* x1, const float* wx, int ow,
+                       const float* gain, const float* bias, float* o0, float* o1, float* o2) {
+  for (int x = 0; x < ow; ++x) {
+    const float* p = row + x0[x];
+    const float* q = row + x1[x];
+    const float w = wx[x];
+    o0[x] = (p[C0] + w * (q[C0] - p[C0])) * gain[0] + bias[0];
+    o1[x] = (p[C1] + w * (q[C1] - p[C1])) * gain[1] + bias[1];
+    o2[x] = (p[C2] + w * (q[C2] - p[C2])) * gain[2] + bias[2];
+  }
+}
+
 void Preprocessor::prepare(int src_w, int src_h) {
   const int W = spec_.width, H = spec_.height;
   if (spec_.resize == ResizeMode::Stretch) {
@@ -65,7 +98,13 @@ void Preprocessor::prepare(int src_w, int src_h) {
   }
   make_axis(src_w, out_w_, ax_.i0, ax_.i1, ax_.w1);
   make_axis(src_h, out_h_, ay_.i0, ay_.i1, ay_.w1);
-  for (auto& r : rows_) r.assign(static_cast<size_t>(out_w_) * 3, 0.f);
+  x0_off_.resize(out_w_);
+  x1_off_.resize(out_w_);
+  for (int x = 0; x < out_w_; ++x) {
+    x0_off_[x] = ax_.i0[x] * 3;
+    x1_off_[x] = ax_.i1[x] * 3;
+  }
+  row_.assign(static_cast<size_t>(src_w) * 3, 0.f);
   src_w_ = src_w;
   src_h_ = src_h;
 }
@@ -75,60 +114,35 @@ BoxTransform Preprocessor::run(const Image& img, float* dst) {
                   img.rgb.size() == static_cast<size_t>(img.width) * img.height * 3,
               "preprocessing: invalid image ", img.width, "x", img.height, "x", img.channels);
   if (img.width != src_w_ || img.height != src_h_) prepare(img.width, img.height);
-  row_id_[0] = row_id_[1] = -1;  // pixels may differ from the previous call
 
   const int W = spec_.width, H = spec_.height;
   const size_t plane = static_cast<size_t>(W) * H;
   if (out_w_ != W || out_h_ != H) std::fill(dst, dst + 3 * plane, 0.f);  // pad = mean -> 0
 
   float gain[3], bias[3];
-  int src_c[3];
   for (int c = 0; c < 3; ++c) {
     gain[c] = 1.f / spec_.std[c];
     bias[c] = -spec_.mean[c] / spec_.std[c];
-    src_c[c] = spec_.color == ColorOrder::BGR ? 2 - c : c;
   }
 
   const int ow = out_w_;
-  auto hrow = [&](int sy, int keep) -> const float* {
-    for (int k = 0; k < 2; ++k)
-      if (row_id_[k] == sy) return rows_[k].data();
-    // Evict the other row than `keep`, else the older (rows only move down).
-    const int slot = keep >= 0 ? 1 - keep : (row_id_[0] <= row_id_[1] ? 0 : 1);
-    float* out = rows_[slot].data();
-    const uint8_t* p = img.rgb.data() + static_cast<size_t>(sy) * img.width * 3;
-    const int* i0 = ax_.i0.data();
-    const int* i1 = ax_.i1.data();
-    const float* w1 = ax_.w1.data();
-    for (int x = 0; x < ow; ++x) {
-      const uint8_t* a = p + i0[x] * 3;
-      const uint8_t* b = p + i1[x] * 3;
-      const float w = w1[x];
-      for (int c = 0; c < 3; ++c) {
-        const float va = a[c];
-        out[x * 3 + c] = va + w * (static_cast<float>(b[c]) - va);
-      }
-    }
-    row_id_[slot] = sy;
-    return out;
-  };
-  auto slot_of = [&](int sy) { return row_id_[0] == sy ? 0 : 1; };
-
+  const size_t row_len = static_cast<size_t>(img.width) * 3;
+  float* row = row_.data();
+  const int* x0 = x0_off_.data();
+  const int* x1 = x1_off_.data();
+  const float* wx = ax_.w1.data();
   for (int y = 0; y < out_h_; ++y) {
-    const float* r0 = hrow(ay_.i0[y], -1);
-    const float* r1 = hrow(ay_.i1[y], slot_of(ay_.i0[y]));
-    const float wy = ay_.w1[y];
+    const uint8_t* a = img.rgb.data() + static_cast<size_t>(ay_.i0[y]) * row_len;
+    const uint8_t* b = img.rgb.data() + static_cast<size_t>(ay_.i1[y]) * row_len;
+    blend_rows(a, b, ay_.w1[y], row_len, row);
     const size_t row_off = static_cast<size_t>(out_y_ + y) * W + out_x_;
-    for (int c = 0; c < 3; ++c) {
-      float* o = dst + c * plane + row_off;
-      const int sc = src_c[c];
-      const float g = gain[c], b = bias[c];
-      for (int x = 0; x < ow; ++x) {
-        const float v0 = r0[x * 3 + sc];
-        const float v = v0 + wy * (r1[x * 3 + sc] - v0);
-        o[x] = v * g + b;
-      }
-    }
+    float* o0 = dst + row_off;
+    float* o1 = o0 + plane;
+    float* o2 = o1 + plane;
+    if (spec_.color == ColorOrder::RGB)
+      sample_row<0, 1, 2>(row, x0, x1, wx, ow, gain, bias, o0, o1, o2);
+    else
+      sample_row<2, 1, 0>(row, x0, x1, wx, ow, gain, bias, o0, o1, o2);
   }
 
   BoxTransform t;

@@ -42,7 +42,7 @@ class Preprocessor {
  public:
   explicit Preprocessor(const InputSpec& spec);
   // Writes 3 * spec.height * spec.width floats to `dst`. Allocates only when
-  // the source size changes (coefficient tables and two row buffers).
+  // the source size changes (coefficient tables and one row buffer).
   BoxTransform run(const Image& img, float* dst);
   const InputSpec& spec() const { return spec_; }
 
@@ -57,8 +57,8 @@ class Preprocessor {
   int src_w_ = -1, src_h_ = -1;
   int out_x_ = 0, out_y_ = 0, out_w_ = 0, out_h_ = 0;  // resized area inside the input
   Axis ax_, ay_;
-  std::vector<float> rows_[2];  // horizontally resized source rows, out_w_ * 3
-  int row_id_[2] = {-1, -1};
+  std::vector<int> x0_off_, x1_off_;  // ax_ indices * 3
+  std::vector<float> row_;            // vertically blended source row, src_w * 3
 };
 
 // One-shot convenience over Preprocessor.

@@ -56,8 +56,10 @@ struct Ctx {
 // Output size of a sliding window along one axis.
 int64_t window_out(const Ctx& c, int64_t in, int64_t k, int64_t s, int64_t d, int64_t p0,
                    int64_t p1) {
-  if (k < 1 || s < 1 || d < 1 || p0 < 0 || p1 < 0)
-    c.error("kernel, stride and dilation must be >= 1 and pads >= 0");
+  constexpr int64_t kMax = int64_t{1} << 24;  // keeps the arithmetic below overflow-free
+  if (k < 1 || s < 1 || d < 1 || p0 < 0 || p1 < 0 || k > kMax || s > kMax || d > kMax ||
+      p0 > kMax || p1 > kMax || in > kMax)
+    c.error("kernel, stride and dilation must be in 1..", kMax, " and pads in 0..", kMax);
   int64_t span = d * (k - 1) + 1;
   if (in + p0 + p1 < span)
     c.error("window ", span, " is larger than the padded input ", in + p0 + p1);
@@ -103,7 +105,8 @@ Shape gemm_shape(const Ctx& c) {
   if (k != kb) c.error("inner dimensions differ: A ", shape_str(a), ", B ", shape_str(b));
   if (c.has_in(2)) {
     Shape out = broadcast_shapes(c.in(2), {m, nn}, c.prefix() + "C: ");
-    if (out != Shape{m, nn}) c.error("C ", shape_str(c.in(2)), " does not broadcast to [", m, ",", nn, "]");
+    if (out != Shape{m, nn})
+      c.error("C ", shape_str(c.in(2)), " does not broadcast to [", m, ",", nn, "]");
   }
   return {m, nn};
 }
@@ -218,6 +221,14 @@ std::vector<Shape> infer_node_shapes(const Graph& g, const Node& n) {
     if (o < 0 || o >= static_cast<int>(g.values.size())) c.error("output id out of range");
     out = g.values[static_cast<size_t>(o)].shape;
     if (out.size() != c.in(0).size()) c.error("output shape is not resolved");
+  } else if (op == "Pad") {
+    out = same_as_input(c, 1, 1);
+    auto p = c.ints("pads", 4);
+    if (out.size() != 4) c.error("expects a 4-D input");
+    for (int64_t v : p)
+      if (v < 0) c.error("negative pads");
+    out[2] += p[0] + p[2];
+    out[3] += p[1] + p[3];
   } else if (op == "BatchNormalization") {
     c.need_inputs(5, 5);
     out = c.in(0);
@@ -233,8 +244,9 @@ std::vector<Shape> infer_node_shapes(const Graph& g, const Node& n) {
 void infer_shapes(Graph& g) {
   for (const Node& n : g.nodes) {
     std::vector<Shape> shapes = infer_node_shapes(g, n);
-    DType dt = n.inputs.empty() || n.inputs[0] < 0 ? DType::F32
-                                                   : g.values[static_cast<size_t>(n.inputs[0])].dtype;
+    DType dt = n.inputs.empty() || n.inputs[0] < 0
+                   ? DType::F32
+                   : g.values[static_cast<size_t>(n.inputs[0])].dtype;
     for (size_t i = 0; i < shapes.size(); ++i) {
       Value& v = g.values[static_cast<size_t>(n.outputs[i])];
       v.shape = shapes[i];

@@ -15,7 +15,8 @@ namespace vedge {
 // Shapes of n's outputs computed from the shapes of its inputs and its
 // attributes. Resize keeps the output shape the importer resolved (its
 // output Value must already have one of the input's rank). Also accepts the
-// importer-internal ops Identity and BatchNormalization.
+// importer-internal ops Identity, Pad (attr pads [t,l,b,r]) and
+// BatchNormalization.
 std::vector<Shape> infer_node_shapes(const Graph& g, const Node& n);
 
 // Recomputes every node output's shape (and dtype: the dtype of the node's

@@ -140,19 +140,32 @@ struct OpCase {
     return *this;
   }
   OpCase& input(Shape s, Layout l = {}, float lo = -1.f, float hi = 1.f) {
-    in.push_back({std::move(s), std::move(l), Tensor(), false, lo, hi});
+    Operand o;
+    o.shape = std::move(s);
+    o.layout = std::move(l);
+    o.lo = lo;
+    o.hi = hi;
+    in.push_back(std::move(o));
     return *this;
   }
   OpCase& constant(Tensor t) {
-    in.push_back({t.shape(), {}, t, false, 0.f, 0.f});
+    Operand o;
+    o.shape = t.shape();
+    o.constant = std::move(t);
+    in.push_back(std::move(o));
     return *this;
   }
   OpCase& absent() {
-    in.push_back({{}, {}, Tensor(), true, 0.f, 0.f});
+    Operand o;
+    o.absent = true;
+    in.push_back(std::move(o));
     return *this;
   }
   OpCase& output(Shape s, Layout l = {}) {
-    out.push_back({std::move(s), std::move(l), Tensor(), false, 0.f, 0.f});
+    Operand o;
+    o.shape = std::move(s);
+    o.layout = std::move(l);
+    out.push_back(std::move(o));
     return *this;
   }
   OpCase& inplace() {
@@ -177,15 +190,22 @@ struct OpCase {
     os << node.op << " {";
     for (const auto& [k, v] : node.attrs.all()) {
       os << " " << k << "=";
-      if (auto p = std::get_if<int64_t>(&v)) os << *p;
-      else if (auto f = std::get_if<float>(&v)) os << *f;
-      else if (auto s = std::get_if<std::string>(&v)) os << *s;
-      else if (auto iv = std::get_if<std::vector<int64_t>>(&v)) os << shape_str(*iv);
-      else os << "[floats]";
+      if (auto p = std::get_if<int64_t>(&v))
+        os << *p;
+      else if (auto f = std::get_if<float>(&v))
+        os << *f;
+      else if (auto s = std::get_if<std::string>(&v))
+        os << *s;
+      else if (auto iv = std::get_if<std::vector<int64_t>>(&v))
+        os << shape_str(*iv);
+      else
+        os << "[floats]";
     }
     os << " } in:";
     for (const Operand& o : in)
-      os << " " << (o.absent ? "absent" : shape_str(o.shape) + (o.constant.empty() ? "/" + o.layout.str() : "/const"));
+      os << " "
+         << (o.absent ? "absent"
+                      : shape_str(o.shape) + (o.constant.empty() ? "/" + o.layout.str() : "/const"));
     os << " out:";
     for (const Operand& o : out) os << " " << shape_str(o.shape) << "/" << o.layout.str();
     os << (in_place ? " in-place" : "") << " threads=" << threads << " seed=" << seed;

@@ -124,10 +124,11 @@ class OnnxBuilder {
   }
   // A float32 initializer; also_as_input lists it in graph.input too, as
   // exporters for IR version < 4 (e.g. opset 9 PyTorch) do.
-  OnnxBuilder& initializer(const std::string& name, const Shape& shape,
-                           const std::vector<float>& v, bool also_as_input = false) {
+  OnnxBuilder& initializer(const std::string& name, const Shape& shape, const std::vector<float>& v,
+                           bool also_as_input = false) {
     *graph()->add_initializer() = make_tensor(name, shape, v);
-    if (also_as_input) add_value_info(graph()->add_input(), name, shape, onnx::TensorProto_DataType_FLOAT);
+    if (also_as_input)
+      add_value_info(graph()->add_input(), name, shape, onnx::TensorProto_DataType_FLOAT);
     return *this;
   }
   OnnxBuilder& initializer_i64(const std::string& name, const Shape& shape,
@@ -174,7 +175,8 @@ class OnnxBuilder {
 
   std::string bytes() const {
     std::string s;
-    if (!model_.SerializeToString(&s)) throw std::runtime_error("OnnxBuilder: serialization failed");
+    if (!model_.SerializeToString(&s))
+      throw std::runtime_error("OnnxBuilder: serialization failed");
     return s;
   }
   void save(const std::string& path) const { write_file(path, bytes()); }
@@ -195,8 +197,10 @@ class OnnxBuilder {
     auto* sh = tt->mutable_shape();
     for (int64_t d : shape) {
       auto* dim = sh->add_dim();
-      if (d < 0) dim->set_dim_param("N");
-      else dim->set_dim_value(d);
+      if (d < 0)
+        dim->set_dim_param("N");
+      else
+        dim->set_dim_value(d);
     }
   }
 

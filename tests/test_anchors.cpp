@@ -4,6 +4,7 @@
 // values from the layout in shared/README.md.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <fstream>
 #include <map>
 #include <sstream>

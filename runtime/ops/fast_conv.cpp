@@ -15,27 +15,9 @@
 #include "runtime/ops/xnn_util.h"
 
 namespace vedge {
-namespace {
-
-class XnnConvKernel : public Kernel {
- public:
-  XnnConvKernel(XnnOp conv, XnnOp post, std::string label)
-      : conv_(std::move(conv)), post_(std::move(post)), label_(std::move(label)) {}
-  void run(ExecContext& ctx) override {
-    conv_.run(ctx.threadpool, label_);
-    if (post_) post_.run(ctx.threadpool, label_);
-  }
-
- private:
-  XnnOp conv_, post_;
-  std::string label_;
-};
-
-}  // namespace
 
 std::unique_ptr<Kernel> make_fast_conv(const KernelArgs& a) {
-  VEDGE_CHECK((a.in.size() == 2 || a.in.size() == 3) && a.out.size() == 1,
-              "expects X, W, [B] and 1 output");
+  VEDGE_CHECK((a.in.size() == 2 || a.in.size() == 3) && a.out.size() == 1, "expects X, W, [B] and 1 output");
   const TensorRef &x = a.in[0], &w = a.in[1], &y = a.out[0];
   const TensorRef* b = a.in.size() == 3 && a.in[2].present() ? &a.in[2] : nullptr;
   if (x.dtype != DType::F32 || w.dtype != DType::F32 || y.dtype != DType::F32 ||
@@ -43,14 +25,15 @@ std::unique_ptr<Kernel> make_fast_conv(const KernelArgs& a) {
     return nullptr;
   const Attrs& at = a.node->attrs;
   const Shape &xs = x.shape, &ws = w.shape, &ys = y.shape;
-  VEDGE_CHECK(xs.size() == 4 && ys.size() == 4, "input and output must be 4-D, are ", shape_str(xs),
-              " and ", shape_str(ys));
+  VEDGE_CHECK(xs.size() == 4 && ys.size() == 4, "input and output must be 4-D, are ", shape_str(xs), " and ",
+              shape_str(ys));
   const int64_t px = nhwc_pixel_stride(x), py = nhwc_pixel_stride(y);
   VEDGE_CHECK(px > 0 && py > 0, "the fast Conv needs NHWC input and output");
-  VEDGE_CHECK(ws.size() == 4 && w.is_plain() && input_is_constant(a, 1),
+  VEDGE_CHECK(ws.size() == 4 && is_plain_layout(w) && input_is_constant(a, 1),
               "weight must be a constant 4-D [M,C/group,KH,KW] tensor");
-  VEDGE_CHECK(!b || (b->is_plain() && input_is_constant(a, 2)), "bias must be a constant");
-  VEDGE_CHECK(at.get_s("auto_pad", "NOTSET") == "NOTSET", "auto_pad must be resolved into pads by the importer");
+  VEDGE_CHECK(!b || (is_plain_layout(*b) && input_is_constant(a, 2)), "bias must be a constant");
+  VEDGE_CHECK(at.get_s("auto_pad", "NOTSET") == "NOTSET",
+              "auto_pad must be resolved into pads by the importer");
   const auto st = ref::attr_ints(at, "strides", 2, {1, 1});
   const auto pd = ref::attr_ints(at, "pads", 4, {0, 0, 0, 0});
   const auto dl = ref::attr_ints(at, "dilations", 2, {1, 1});
@@ -92,12 +75,13 @@ std::unique_ptr<Kernel> make_fast_conv(const KernelArgs& a) {
   xnn_check(xnn_create_convolution2d_nhwc_f32(
                 u32(pd[0]), u32(pd[3]), u32(pd[2]), u32(pd[1]), u32(KH), u32(KW), u32(st[0]), u32(st[1]),
                 u32(dl[0]), u32(dl[1]), u32(group), static_cast<size_t>(cg), static_cast<size_t>(M / group),
-                static_cast<size_t>(px), static_cast<size_t>(py), packed.data(), b ? b->ptr<const float>() : nullptr,
-                lo, hi, 0, conv.out()),
+                static_cast<size_t>(px), static_cast<size_t>(py), packed.data(),
+                b ? b->ptr<const float>() : nullptr, lo, hi, 0, conv.out()),
             "create convolution");
-  xnn_check(xnn_setup_convolution2d_nhwc_f32(conv.get(), static_cast<size_t>(N), static_cast<size_t>(H),
-                                             static_cast<size_t>(W), x.ptr<const float>(), y.ptr<float>(), pool),
-            "setup convolution");
+  xnn_check(
+      xnn_setup_convolution2d_nhwc_f32(conv.get(), static_cast<size_t>(N), static_cast<size_t>(H),
+                                       static_cast<size_t>(W), x.ptr<const float>(), y.ptr<float>(), pool),
+      "setup convolution");
 
   XnnOp post;
   const size_t pixels = static_cast<size_t>(N * ys[2] * ys[3]);
@@ -111,7 +95,7 @@ std::unique_ptr<Kernel> make_fast_conv(const KernelArgs& a) {
     xnn_check(xnn_setup_sigmoid_nc_f32(post.get(), pixels, y.ptr<float>(), y.ptr<float>(), pool),
               "setup sigmoid");
   }
-  return std::make_unique<XnnConvKernel>(std::move(conv), std::move(post), node_label(a));
+  return std::make_unique<XnnKernel>(node_label(a), std::move(conv), std::move(post));
 }
 
 }  // namespace vedge

@@ -21,24 +21,76 @@ StridedCopy::StridedCopy(const Shape& shape, size_t elem_size, const void* src,
       src_(src),
       dst_(dst),
       count_(numel(shape)) {
-  VEDGE_CHECK(elem_ == 1 || elem_ == 2 || elem_ == 4 || elem_ == 8, "strided copy: element size ",
-              elem_, " is not supported");
+  VEDGE_CHECK(elem_ == 1 || elem_ == 2 || elem_ == 4 || elem_ == 8, "strided copy: element size ", elem_,
+              " is not supported");
   const int inner = nest_.rank() - 1;
   if (inner >= 1 && nest_.stride[0][inner] == 1 && nest_.stride[1][inner] != 1) {
     for (int d = 0; d < inner; ++d)
       if (nest_.stride[1][d] == 1) tdim_ = d;
+  }
+  if (tdim_ < 0) return;
+  // A 2-D transpose: the dims other than tdim_ and the innermost one are
+  // walked by a cursor over a second nest.
+  outer_.num_operands = 2;
+  outer_.stride.assign(2, {});
+  for (int d = 0; d < inner; ++d) {
+    if (d == tdim_) continue;
+    outer_.size.push_back(nest_.size[d]);
+    for (int k = 0; k < 2; ++k) outer_.stride[k].push_back(nest_.stride[k][d]);
   }
 }
 
 void StridedCopy::run(pthreadpool_t pool) const {
   if (count_ == 0) return;
   switch (elem_) {
-    case 1: run_typed<uint8_t>(pool); break;
-    case 2: run_typed<uint16_t>(pool); break;
-    case 4: run_typed<uint32_t>(pool); break;
-    default: run_typed<uint64_t>(pool); break;
+    case 1:
+      run_typed<uint8_t>(pool);
+      break;
+    case 2:
+      run_typed<uint16_t>(pool);
+      break;
+    case 4:
+      run_typed<uint32_t>(pool);
+      break;
+    default:
+      run_typed<uint64_t>(pool);
+      break;
   }
 }
+
+namespace {
+
+// d[i * dA + j] = s[j * sB + i] for i in [a0, a1), j in [b0, b1): 8x8 blocks
+// through a small local tile, so both the reads and the writes of a block
+// stay within 8 cache lines; scalar edges.
+template <class T>
+void transpose_block(const T* s, int64_t sB, T* d, int64_t dA, int64_t a0, int64_t a1, int64_t b0,
+                     int64_t b1) {
+  int64_t j = b0;
+  for (; j + 8 <= b1; j += 8) {
+    int64_t i = a0;
+    for (; i + 8 <= a1; i += 8) {
+      T blk[8][8];
+      for (int y = 0; y < 8; ++y)
+        for (int x = 0; x < 8; ++x) blk[x][y] = s[(j + y) * sB + i + x];
+      for (int x = 0; x < 8; ++x)
+        for (int y = 0; y < 8; ++y) d[(i + x) * dA + j + y] = blk[x][y];
+    }
+    for (; i < a1; ++i)
+      for (int y = 0; y < 8; ++y) d[i * dA + j + y] = s[(j + y) * sB + i];
+  }
+  for (; j < b1; ++j)
+    for (int64_t i = a0; i < a1; ++i) d[i * dA + j] = s[j * sB + i];
+}
+
+// d[i * B + j] = s[j * sB + i] for i in [a0, a1), j < B (B planes interleaved).
+template <class T, int B>
+void interleave(const T* s, int64_t sB, T* d, int64_t a0, int64_t a1) {
+  for (int64_t i = a0; i < a1; ++i)
+    for (int j = 0; j < B; ++j) d[i * B + j] = s[j * sB + i];
+}
+
+}  // namespace
 
 template <class T>
 void StridedCopy::run_typed(pthreadpool_t pool) const {
@@ -68,22 +120,14 @@ void StridedCopy::run_typed(pthreadpool_t pool) const {
   }
 
   // 2-D transpose: dim `a` (tdim_) is contiguous in src, dim `b` (inner) in
-  // dst. The remaining dims are walked by a cursor over a nest without `a`.
+  // dst; outer_ walks the other dims.
   const int a = tdim_;
   const int64_t A = n.size[a], B = len;
   const int64_t dA = n.stride[0][a], sB = ss;
-  LoopNest outer;
-  outer.num_operands = 2;
-  outer.stride.assign(2, {});
-  for (int d = 0; d < inner; ++d) {
-    if (d == a) continue;
-    outer.size.push_back(n.size[d]);
-    for (int k = 0; k < 2; ++k) outer.stride[k].push_back(n.stride[k][d]);
-  }
-  const int orank = outer.rank();
+  const int orank = outer_.rank();
   int64_t outer_count = 1;
-  for (int64_t s : outer.size) outer_count *= s;
-  constexpr int64_t kTile = 32;
+  for (int64_t s : outer_.size) outer_count *= s;
+  constexpr int64_t kTile = 64;
   const int64_t a_tiles = (A + kTile - 1) / kTile;
   parallel_for(pool, outer_count * a_tiles, kGrainElems / (kTile * B) + 1, [&](int64_t b, int64_t e) {
     for (int64_t item = b; item < e; ++item) {
@@ -91,20 +135,31 @@ void StridedCopy::run_typed(pthreadpool_t pool) const {
       const int64_t a1 = std::min(A, a0 + kTile);
       int64_t od = 0, os = 0;
       if (orank > 0) {
-        NestCursor c(outer, orank, o);
+        NestCursor c(outer_, orank, o);
         od = c.off[0];
         os = c.off[1];
       }
       T* d = dst + od;
       const T* s = src + os;
-      for (int64_t b0 = 0; b0 < B; b0 += kTile) {
-        const int64_t b1 = std::min(B, b0 + kTile);
-        for (int64_t j = b0; j < b1; ++j) {
-          const T* sj = s + j * sB;
-          T* dj = d + j;
-          for (int64_t i = a0; i < a1; ++i) dj[i * dA] = sj[i];
+      if (dA == B && B <= 4) {  // few channels, e.g. an RGB image to NHWC
+        switch (B) {
+          case 2:
+            interleave<T, 2>(s, sB, d, a0, a1);
+            break;
+          case 3:
+            interleave<T, 3>(s, sB, d, a0, a1);
+            break;
+          case 4:
+            interleave<T, 4>(s, sB, d, a0, a1);
+            break;
+          default:
+            transpose_block(s, sB, d, dA, a0, a1, 0, B);
+            break;
         }
+        continue;
       }
+      for (int64_t b0 = 0; b0 < B; b0 += kTile)
+        transpose_block(s, sB, d, dA, a0, a1, b0, std::min(B, b0 + kTile));
     }
   });
 }
@@ -112,10 +167,10 @@ void StridedCopy::run_typed(pthreadpool_t pool) const {
 namespace {
 
 void check_same_shape(const TensorRef& in, const TensorRef& out) {
-  VEDGE_CHECK(in.dtype == out.dtype, "input is ", dtype_name(in.dtype),
-              " but output is ", dtype_name(out.dtype));
-  VEDGE_CHECK(numel(in.shape) == numel(out.shape), "input ",
-              shape_str(in.shape), " and output ", shape_str(out.shape), " differ in size");
+  VEDGE_CHECK(in.dtype == out.dtype, "input is ", dtype_name(in.dtype), " but output is ",
+              dtype_name(out.dtype));
+  VEDGE_CHECK(numel(in.shape) == numel(out.shape), "input ", shape_str(in.shape), " and output ",
+              shape_str(out.shape), " differ in size");
   VEDGE_CHECK(in.strides.size() == in.shape.size() && out.strides.size() == out.shape.size(),
               "strides do not match the rank");
 }
@@ -139,8 +194,8 @@ std::unique_ptr<Kernel> make_fast_relayout(const KernelArgs& a) {
   VEDGE_CHECK(a.in.size() == 1 && a.out.size() == 1, "expects 1 input and 1 output");
   const TensorRef &in = a.in[0], &out = a.out[0];
   check_same_shape(in, out);
-  VEDGE_CHECK(in.shape == out.shape, "Relayout changes the shape ",
-              shape_str(in.shape), " -> ", shape_str(out.shape));
+  VEDGE_CHECK(in.shape == out.shape, "Relayout changes the shape ", shape_str(in.shape), " -> ",
+              shape_str(out.shape));
   std::vector<StridedCopy> c;
   c.emplace_back(in.shape, dtype_size(in.dtype), in.data, in.strides, out.data, out.strides);
   return std::make_unique<CopyKernel>(std::move(c));
@@ -153,7 +208,7 @@ std::unique_ptr<Kernel> make_fast_reshape(const KernelArgs& a) {
   VEDGE_CHECK(!a.in.empty() && a.out.size() == 1, "expects an input and 1 output");
   const TensorRef &in = a.in[0], &out = a.out[0];
   check_same_shape(in, out);
-  VEDGE_CHECK(out.is_plain(), "the fast Reshape writes a plain output only");
+  VEDGE_CHECK(is_plain_layout(out), "the fast Reshape writes a plain output only");
   if (a.node->attrs.has("shape"))
     VEDGE_CHECK(a.node->attrs.get_ints("shape") == out.shape, "output shape ", shape_str(out.shape),
                 " differs from attribute shape ", shape_str(a.node->attrs.get_ints("shape")));
@@ -169,7 +224,7 @@ std::unique_ptr<Kernel> make_fast_transpose(const KernelArgs& a) {
   VEDGE_CHECK(a.in.size() == 1 && a.out.size() == 1, "expects 1 input and 1 output");
   const TensorRef &in = a.in[0], &out = a.out[0];
   check_same_shape(in, out);
-  VEDGE_CHECK(out.is_plain(), "the fast Transpose writes a plain output only");
+  VEDGE_CHECK(is_plain_layout(out), "the fast Transpose writes a plain output only");
   const size_t r = in.shape.size();
   std::vector<int64_t> perm = node.attrs.get_ints("perm");
   if (perm.empty())  // ONNX default: reverse the dims
@@ -181,8 +236,8 @@ std::unique_ptr<Kernel> make_fast_transpose(const KernelArgs& a) {
     const int64_t p = perm[d];
     VEDGE_CHECK(p >= 0 && p < static_cast<int64_t>(r) && !seen[p], "perm is not a permutation");
     seen[p] = true;
-    VEDGE_CHECK(out.shape[d] == in.shape[p], "output shape ",
-                shape_str(out.shape), " does not match perm of ", shape_str(in.shape));
+    VEDGE_CHECK(out.shape[d] == in.shape[p], "output shape ", shape_str(out.shape),
+                " does not match perm of ", shape_str(in.shape));
     src_strides[d] = in.strides[p];
   }
   std::vector<StridedCopy> c;
@@ -206,15 +261,16 @@ std::unique_ptr<Kernel> make_fast_concat(const KernelArgs& a) {
     VEDGE_CHECK(static_cast<int64_t>(in.shape.size()) == rank && in.strides.size() == in.shape.size(),
                 "input rank differs from the output's");
     for (int64_t d = 0; d < rank; ++d)
-      VEDGE_CHECK(d == axis || in.shape[d] == out.shape[d], "input ",
-                  shape_str(in.shape), " does not fit output ", shape_str(out.shape));
+      VEDGE_CHECK(d == axis || in.shape[d] == out.shape[d], "input ", shape_str(in.shape),
+                  " does not fit output ", shape_str(out.shape));
     if (in.shape[axis] == 0) continue;
-    char* dst = static_cast<char*>(out.data) + offset * out.strides[axis] * static_cast<int64_t>(dtype_size(out.dtype));
+    char* dst = static_cast<char*>(out.data) +
+                offset * out.strides[axis] * static_cast<int64_t>(dtype_size(out.dtype));
     copies.emplace_back(in.shape, dtype_size(in.dtype), in.data, in.strides, dst, out.strides);
     offset += in.shape[axis];
   }
-  VEDGE_CHECK(offset == out.shape[axis], "inputs add up to ", offset,
-              " along axis ", axis, " but the output has ", out.shape[axis]);
+  VEDGE_CHECK(offset == out.shape[axis], "inputs add up to ", offset, " along axis ", axis,
+              " but the output has ", out.shape[axis]);
   return std::make_unique<CopyKernel>(std::move(copies));
 }
 

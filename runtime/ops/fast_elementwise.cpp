@@ -28,19 +28,11 @@ void check_flat_unary(const KernelArgs& a) {
   const TensorRef &in = a.in[0], &out = a.out[0];
   VEDGE_CHECK(in.shape == out.shape, "output shape ", shape_str(out.shape), " differs from input ",
               shape_str(in.shape));
-  VEDGE_CHECK(in.strides == out.strides && is_dense(in.shape, in.strides),
-              "input and output must share one dense layout");
+  bool same = in.strides.size() == in.shape.size() && out.strides.size() == in.shape.size();
+  for (size_t d = 0; same && d < in.shape.size(); ++d)
+    same = in.shape[d] == 1 || in.strides[d] == out.strides[d];
+  VEDGE_CHECK(same && is_dense(in.shape, in.strides), "input and output must share one dense layout");
 }
-
-class XnnUnaryKernel : public Kernel {
- public:
-  XnnUnaryKernel(XnnOp op, std::string label) : op_(std::move(op)), label_(std::move(label)) {}
-  void run(ExecContext& ctx) override { op_.run(ctx.threadpool, label_); }
-
- private:
-  XnnOp op_;
-  std::string label_;
-};
 
 // Element-wise y = f(x) on a flat array, own loop (HardSigmoid, and Clip
 // bounds XNNPACK rejects).
@@ -105,7 +97,7 @@ std::unique_ptr<Kernel> make_fast_unary(const KernelArgs& a) {
   } else {
     fail("op ", node.op, " is not a unary element-wise op");
   }
-  return std::make_unique<XnnUnaryKernel>(std::move(op), node_label(a));
+  return std::make_unique<XnnKernel>(node_label(a), std::move(op));
 }
 
 // ---------------------------------------------------------------- binary
@@ -114,22 +106,20 @@ namespace {
 
 enum class BinOp { Add, Sub, Mul, Div };
 
-struct AddF { float operator()(float p, float q) const { return p + q; } };
-struct SubF { float operator()(float p, float q) const { return p - q; } };
-struct MulF { float operator()(float p, float q) const { return p * q; } };
-struct DivF { float operator()(float p, float q) const { return p / q; } };
-
-// XNNPACK N-D binary operator on the physical shapes.
-class XnnBinaryKernel : public Kernel {
- public:
-  XnnBinaryKernel(XnnOp op, std::string label) : op_(std::move(op)), label_(std::move(label)) {}
-  void run(ExecContext& ctx) override { op_.run(ctx.threadpool, label_); }
-
- private:
-  XnnOp op_;
-  std::string label_;
+struct AddF {
+  float operator()(float p, float q) const { return p + q; }
+};
+struct SubF {
+  float operator()(float p, float q) const { return p - q; }
+};
+struct MulF {
+  float operator()(float p, float q) const { return p * q; }
+};
+struct DivF {
+  float operator()(float p, float q) const { return p / q; }
 };
 
+// XNNPACK N-D binary operator on the physical shapes.
 // Strided loop: operand 0 = output, 1 = A, 2 = B (broadcast strides).
 template <class F>
 class StridedBinaryKernel : public Kernel {
@@ -200,11 +190,16 @@ std::unique_ptr<Kernel> make_fast_binary(const KernelArgs& a) {
   if (ta.dtype != DType::F32 || tb.dtype != DType::F32 || out.dtype != DType::F32) return nullptr;
   const Node& node = *a.node;
   BinOp op;
-  if (node.op == "Add") op = BinOp::Add;
-  else if (node.op == "Sub") op = BinOp::Sub;
-  else if (node.op == "Mul") op = BinOp::Mul;
-  else if (node.op == "Div") op = BinOp::Div;
-  else fail("op ", node.op, " is not a binary element-wise op");
+  if (node.op == "Add")
+    op = BinOp::Add;
+  else if (node.op == "Sub")
+    op = BinOp::Sub;
+  else if (node.op == "Mul")
+    op = BinOp::Mul;
+  else if (node.op == "Div")
+    op = BinOp::Div;
+  else
+    fail("op ", node.op, " is not a binary element-wise op");
   const Shape& ys = out.shape;
   VEDGE_CHECK(ref::broadcast_shape(ta.shape, tb.shape) == ys, "inputs ", shape_str(ta.shape), " and ",
               shape_str(tb.shape), " do not broadcast to the output ", shape_str(ys));
@@ -218,8 +213,7 @@ std::unique_ptr<Kernel> make_fast_binary(const KernelArgs& a) {
   std::vector<int> perm(ys.size()), big;
   for (size_t d = 0; d < ys.size(); ++d)
     if (ys[d] != 1) big.push_back(static_cast<int>(d));
-  std::stable_sort(big.begin(), big.end(),
-                   [&](int p, int q) { return out.strides[p] > out.strides[q]; });
+  std::stable_sort(big.begin(), big.end(), [&](int p, int q) { return out.strides[p] > out.strides[q]; });
   for (size_t d = 0, k = 0; d < ys.size(); ++d) perm[d] = ys[d] == 1 ? static_cast<int>(d) : big[k++];
   std::vector<size_t> pa = physical_shape(ta, ys, perm), pb = physical_shape(tb, ys, perm);
   // XNNPACK takes at most XNN_MAX_TENSOR_DIMS dims: drop dims that are 1 everywhere.
@@ -263,7 +257,7 @@ std::unique_ptr<Kernel> make_fast_binary(const KernelArgs& a) {
                   "setup divide");
         break;
     }
-    return std::make_unique<XnnBinaryKernel>(std::move(xop), node_label(a));
+    return std::make_unique<XnnKernel>(node_label(a), std::move(xop));
   }
 
   LoopNest nest = make_loop_nest(ys, {out.strides, broadcast_strides(ta, ys), broadcast_strides(tb, ys)});
@@ -271,10 +265,14 @@ std::unique_ptr<Kernel> make_fast_binary(const KernelArgs& a) {
   const float* x1 = tb.ptr<const float>();
   float* y = out.ptr<float>();
   switch (op) {
-    case BinOp::Add: return std::make_unique<StridedBinaryKernel<AddF>>(std::move(nest), x0, x1, y);
-    case BinOp::Sub: return std::make_unique<StridedBinaryKernel<SubF>>(std::move(nest), x0, x1, y);
-    case BinOp::Mul: return std::make_unique<StridedBinaryKernel<MulF>>(std::move(nest), x0, x1, y);
-    case BinOp::Div: return std::make_unique<StridedBinaryKernel<DivF>>(std::move(nest), x0, x1, y);
+    case BinOp::Add:
+      return std::make_unique<StridedBinaryKernel<AddF>>(std::move(nest), x0, x1, y);
+    case BinOp::Sub:
+      return std::make_unique<StridedBinaryKernel<SubF>>(std::move(nest), x0, x1, y);
+    case BinOp::Mul:
+      return std::make_unique<StridedBinaryKernel<MulF>>(std::move(nest), x0, x1, y);
+    case BinOp::Div:
+      return std::make_unique<StridedBinaryKernel<DivF>>(std::move(nest), x0, x1, y);
   }
   return nullptr;
 }

@@ -17,16 +17,6 @@
 namespace vedge {
 namespace {
 
-class XnnFcKernel : public Kernel {
- public:
-  XnnFcKernel(XnnOp op, std::string label) : op_(std::move(op)), label_(std::move(label)) {}
-  void run(ExecContext& ctx) override { op_.run(ctx.threadpool, label_); }
-
- private:
-  XnnOp op_;
-  std::string label_;
-};
-
 // y[batch, N] = x[batch, K] * w^T + bias, w given as [N, K].
 std::unique_ptr<Kernel> make_fc(const KernelArgs& a, int64_t batch, int64_t K, int64_t N,
                                 const std::vector<float>& w_nk, const std::vector<float>* bias) {
@@ -34,20 +24,20 @@ std::unique_ptr<Kernel> make_fc(const KernelArgs& a, int64_t batch, int64_t K, i
   const float inf = std::numeric_limits<float>::infinity();
   XnnOp op;
   const size_t k = static_cast<size_t>(K), n = static_cast<size_t>(N);
-  xnn_check(xnn_create_fully_connected_nc_f32(k, n, k, n, w_nk.data(), bias ? bias->data() : nullptr, -inf, inf,
-                                              0, op.out()),
+  xnn_check(xnn_create_fully_connected_nc_f32(k, n, k, n, w_nk.data(), bias ? bias->data() : nullptr, -inf,
+                                              inf, 0, op.out()),
             "create fully connected");
   xnn_check(xnn_setup_fully_connected_nc_f32(op.get(), static_cast<size_t>(batch), a.in[0].ptr<const float>(),
                                              a.out[0].ptr<float>(), a.ctx ? a.ctx->threadpool : nullptr),
             "setup fully connected");
-  return std::make_unique<XnnFcKernel>(std::move(op), node_label(a));
+  return std::make_unique<XnnKernel>(node_label(a), std::move(op));
 }
 
 bool all_plain_f32(const KernelArgs& a) {
   for (const TensorRef& t : a.in)
-    if (t.present() && (t.dtype != DType::F32 || !t.is_plain())) return false;
+    if (t.present() && (t.dtype != DType::F32 || !is_plain_layout(t))) return false;
   for (const TensorRef& t : a.out)
-    if (t.dtype != DType::F32 || !t.is_plain()) return false;
+    if (t.dtype != DType::F32 || !is_plain_layout(t)) return false;
   return true;
 }
 
@@ -59,9 +49,10 @@ std::unique_ptr<Kernel> make_fast_gemm(const KernelArgs& a) {
   const Attrs& at = a.node->attrs;
   const TensorRef &A = a.in[0], &B = a.in[1];
   const TensorRef* C = a.in.size() == 3 && a.in[2].present() ? &a.in[2] : nullptr;
-  if (at.get_i("transA", 0) != 0 || !input_is_constant(a, 1) || (C && !input_is_constant(a, 2))) return nullptr;
-  VEDGE_CHECK(A.shape.size() == 2 && B.shape.size() == 2, "A and B must be 2-D, are ", shape_str(A.shape), " and ",
-              shape_str(B.shape));
+  if (at.get_i("transA", 0) != 0 || !input_is_constant(a, 1) || (C && !input_is_constant(a, 2)))
+    return nullptr;
+  VEDGE_CHECK(A.shape.size() == 2 && B.shape.size() == 2, "A and B must be 2-D, are ", shape_str(A.shape),
+              " and ", shape_str(B.shape));
   const bool tb = at.get_i("transB", 0) != 0;
   const int64_t M = A.shape[0], K = A.shape[1], N = tb ? B.shape[0] : B.shape[1];
   VEDGE_CHECK((tb ? B.shape[1] : B.shape[0]) == K, "inner dimensions differ: A ", shape_str(A.shape), " B ",
@@ -90,7 +81,8 @@ std::unique_ptr<Kernel> make_fast_matmul(const KernelArgs& a) {
   const TensorRef &A = a.in[0], &B = a.in[1];
   if (B.shape.size() != 2 || A.shape.empty() || !input_is_constant(a, 1)) return nullptr;
   const int64_t K = B.shape[0], N = B.shape[1];
-  VEDGE_CHECK(A.shape.back() == K, "inner dimensions differ: ", shape_str(A.shape), " x ", shape_str(B.shape));
+  VEDGE_CHECK(A.shape.back() == K, "inner dimensions differ: ", shape_str(A.shape), " x ",
+              shape_str(B.shape));
   Shape want(A.shape.begin(), A.shape.end() - 1);
   want.push_back(N);
   ref::check_shape("output", a.out[0].shape, want);

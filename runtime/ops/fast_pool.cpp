@@ -2,13 +2,16 @@
 // larger than the channel count is accepted on either side).
 //   GlobalAveragePool: XNNPACK global_average_pooling_nwc.
 //   MaxPool: XNNPACK max_pooling2d_nhwc (a ceil_mode output gets the extra
-//   bottom/right padding it implies; max ignores padding either way).
+//   bottom/right padding it implies; max ignores padding either way), except
+//   padded windows with unequal H/W dilations, which that XNNPACK version
+//   gets wrong.
 //   AveragePool: XNNPACK average_pooling2d_nhwc when it computes the ONNX
 //   result (no padding, or count_include_pad = 0, no dilation).
 //   Everything XNNPACK cannot do (1x1 windows, count_include_pad with pads,
-//   dilated averages) runs an own NHWC loop with the reference semantics
-//   (ops/ref_pool.cpp): windows clipped to the input, divisor = taps inside
-//   the input, or with count_include_pad the taps inside the ONNX pads.
+//   dilated averages, padded max with unequal dilations) runs an own NHWC
+//   loop with the reference semantics (ops/ref_pool.cpp): windows clipped to
+//   the input, divisor = taps inside the input, or with count_include_pad the
+//   taps inside the ONNX pads.
 // Depends on runtime/ops/xnn_util.h and ops/ref.h.
 #include <algorithm>
 #include <limits>
@@ -21,16 +24,6 @@ namespace vedge {
 namespace {
 
 constexpr float kInf = std::numeric_limits<float>::infinity();
-
-class XnnPoolKernel : public Kernel {
- public:
-  XnnPoolKernel(XnnOp op, std::string label) : op_(std::move(op)), label_(std::move(label)) {}
-  void run(ExecContext& ctx) override { op_.run(ctx.threadpool, label_); }
-
- private:
-  XnnOp op_;
-  std::string label_;
-};
 
 struct PoolGeom {
   int64_t N, C, H, W, OH, OW, px, py;
@@ -92,8 +85,8 @@ void check_nhwc_f32(const KernelArgs& a) {
   const TensorRef &x = a.in[0], &y = a.out[0];
   VEDGE_CHECK(x.shape.size() == 4 && y.shape.size() == 4, "input and output must be 4-D, are ",
               shape_str(x.shape), " and ", shape_str(y.shape));
-  VEDGE_CHECK(nhwc_pixel_stride(x) > 0 && nhwc_pixel_stride(y) > 0,
-              "the fast ", a.node->op, " needs NHWC input and output");
+  VEDGE_CHECK(nhwc_pixel_stride(x) > 0 && nhwc_pixel_stride(y) > 0, "the fast ", a.node->op,
+              " needs NHWC input and output");
   VEDGE_CHECK(y.shape[0] == x.shape[0] && y.shape[1] == x.shape[1], "output shape ", shape_str(y.shape),
               " does not match input ", shape_str(x.shape));
 }
@@ -116,7 +109,7 @@ std::unique_ptr<Kernel> make_fast_global_avg_pool(const KernelArgs& a) {
                 op.get(), static_cast<size_t>(x.shape[0]), static_cast<size_t>(x.shape[2] * x.shape[3]),
                 x.ptr<const float>(), y.ptr<float>(), a.ctx ? a.ctx->threadpool : nullptr),
             "setup global average pooling");
-  return std::make_unique<XnnPoolKernel>(std::move(op), node_label(a));
+  return std::make_unique<XnnKernel>(node_label(a), std::move(op));
 }
 
 std::unique_ptr<Kernel> make_fast_pool(const KernelArgs& a) {
@@ -125,16 +118,32 @@ std::unique_ptr<Kernel> make_fast_pool(const KernelArgs& a) {
   if (x.dtype != DType::F32 || y.dtype != DType::F32) return nullptr;
   const Attrs& at = a.node->attrs;
   const bool max = a.node->op == "MaxPool";
-  VEDGE_CHECK(at.get_s("auto_pad", "NOTSET") == "NOTSET", "auto_pad must be resolved into pads by the importer");
+  VEDGE_CHECK(at.get_s("auto_pad", "NOTSET") == "NOTSET",
+              "auto_pad must be resolved into pads by the importer");
   VEDGE_CHECK(at.has("kernel_shape"), "attribute 'kernel_shape' is missing");
   const auto k = ref::attr_ints(at, "kernel_shape", 2, {});
   const auto s = ref::attr_ints(at, "strides", 2, {1, 1});
   const auto p = ref::attr_ints(at, "pads", 4, {0, 0, 0, 0});
   const auto d = ref::attr_ints(at, "dilations", 2, {1, 1});
   const bool include_pad = !max && at.get_i("count_include_pad", 0) != 0;
-  PoolGeom g{x.shape[0], x.shape[1], x.shape[2], x.shape[3], y.shape[2], y.shape[3],
-             nhwc_pixel_stride(x), nhwc_pixel_stride(y), k[0], k[1], s[0], s[1], d[0], d[1],
-             p[0], p[1], p[2], p[3]};
+  PoolGeom g{x.shape[0],
+             x.shape[1],
+             x.shape[2],
+             x.shape[3],
+             y.shape[2],
+             y.shape[3],
+             nhwc_pixel_stride(x),
+             nhwc_pixel_stride(y),
+             k[0],
+             k[1],
+             s[0],
+             s[1],
+             d[0],
+             d[1],
+             p[0],
+             p[1],
+             p[2],
+             p[3]};
   for (int64_t v : {g.kh, g.kw, g.sh, g.sw, g.dh, g.dw})
     VEDGE_CHECK(v > 0, "kernel_shape, strides and dilations must be positive");
   for (int64_t v : p) VEDGE_CHECK(v >= 0, "pads must be non-negative");
@@ -148,8 +157,8 @@ std::unique_ptr<Kernel> make_fast_pool(const KernelArgs& a) {
     const int64_t span = in[i] + pb[i] + pe[i] - (dd[i] * (kk[i] - 1) + 1);
     VEDGE_CHECK(span >= 0, "window larger than the padded input ", shape_str(x.shape));
     const int64_t lo = span / ss[i] + 1, hi = (span + ss[i] - 1) / ss[i] + 1;
-    VEDGE_CHECK(out[i] == lo || out[i] == hi, "output shape ", shape_str(y.shape), " does not match the pooling of ",
-                shape_str(x.shape));
+    VEDGE_CHECK(out[i] == lo || out[i] == hi, "output shape ", shape_str(y.shape),
+                " does not match the pooling of ", shape_str(x.shape));
     for (int64_t o = 0; o < out[i]; ++o) {  // as the reference: no window of padding only
       bool covered = false;
       for (int64_t t = 0; t < kk[i] && !covered; ++t) {
@@ -162,8 +171,10 @@ std::unique_ptr<Kernel> make_fast_pool(const KernelArgs& a) {
     if (extra[i] < 0) extra[i] = 0;
   }
   const bool any_pad = g.pt || g.pl || g.pb || g.pr || extra[0] || extra[1];
+  // XNNPACK (2022) max pooling picks wrong taps when padded with unequal
+  // height/width dilations (checked against a naive loop on random configs).
   const bool xnn_ok = g.kh * g.kw > 1 &&
-                      (max || (g.dh == 1 && g.dw == 1 && (!include_pad || !any_pad)));
+                      (max ? g.dh == g.dw || !any_pad : g.dh == 1 && g.dw == 1 && (!include_pad || !any_pad));
   if (xnn_ok) {
     ensure_xnnpack();
     pthreadpool_t pool = a.ctx ? a.ctx->threadpool : nullptr;
@@ -177,19 +188,20 @@ std::unique_ptr<Kernel> make_fast_pool(const KernelArgs& a) {
                                              static_cast<size_t>(g.py), -kInf, kInf, 0, op.out());
       if (st == xnn_status_success)
         st = xnn_setup_max_pooling2d_nhwc_f32(op.get(), static_cast<size_t>(g.N), static_cast<size_t>(g.H),
-                                              static_cast<size_t>(g.W), x.ptr<const float>(), y.ptr<float>(), pool);
+                                              static_cast<size_t>(g.W), x.ptr<const float>(), y.ptr<float>(),
+                                              pool);
     } else {
       st = xnn_create_average_pooling2d_nhwc_f32(u32(g.pt), u32(g.pr + extra[1]), u32(g.pb + extra[0]),
                                                  u32(g.pl), u32(g.kh), u32(g.kw), u32(g.sh), u32(g.sw),
                                                  static_cast<size_t>(g.C), static_cast<size_t>(g.px),
                                                  static_cast<size_t>(g.py), -kInf, kInf, 0, op.out());
       if (st == xnn_status_success)
-        st = xnn_setup_average_pooling2d_nhwc_f32(op.get(), static_cast<size_t>(g.N), static_cast<size_t>(g.H),
-                                                  static_cast<size_t>(g.W), x.ptr<const float>(), y.ptr<float>(),
-                                                  pool);
+        st = xnn_setup_average_pooling2d_nhwc_f32(op.get(), static_cast<size_t>(g.N),
+                                                  static_cast<size_t>(g.H), static_cast<size_t>(g.W),
+                                                  x.ptr<const float>(), y.ptr<float>(), pool);
     }
     // XNNPACK rejects some legal configs (e.g. stride > window): use the own loop then.
-    if (st == xnn_status_success) return std::make_unique<XnnPoolKernel>(std::move(op), node_label(a));
+    if (st == xnn_status_success) return std::make_unique<XnnKernel>(node_label(a), std::move(op));
     if (st != xnn_status_invalid_parameter && st != xnn_status_unsupported_parameter)
       xnn_check(st, max ? "max pooling" : "average pooling");
   }

@@ -31,11 +31,16 @@ std::vector<Tap> axis_taps(int64_t in, int64_t out, float scale, const std::stri
   for (int64_t o = 0; o < out; ++o) {
     const float x = static_cast<float>(o);
     float c;
-    if (ctm == "half_pixel") c = (x + 0.5f) / scale - 0.5f;
-    else if (ctm == "asymmetric") c = x / scale;
-    else if (ctm == "align_corners") c = out == 1 ? 0.f : x * hi / static_cast<float>(out - 1);
-    else if (ctm == "pytorch_half_pixel") c = out > 1 ? (x + 0.5f) / scale - 0.5f : 0.f;
-    else c = (x + 0.5f) / scale;  // tf_half_pixel_for_nn
+    if (ctm == "half_pixel")
+      c = (x + 0.5f) / scale - 0.5f;
+    else if (ctm == "asymmetric")
+      c = x / scale;
+    else if (ctm == "align_corners")
+      c = out == 1 ? 0.f : x * hi / static_cast<float>(out - 1);
+    else if (ctm == "pytorch_half_pixel")
+      c = out > 1 ? (x + 0.5f) / scale - 0.5f : 0.f;
+    else
+      c = (x + 0.5f) / scale;  // tf_half_pixel_for_nn
     if (linear) {
       c = std::min(std::max(c, 0.f), hi);
       const int64_t i0 = static_cast<int64_t>(std::floor(c));
@@ -44,10 +49,14 @@ std::vector<Tap> axis_taps(int64_t in, int64_t out, float scale, const std::stri
     }
     const float fl = std::floor(c);
     float r;
-    if (nearest_mode == "floor") r = fl;
-    else if (nearest_mode == "ceil") r = std::ceil(c);
-    else if (c == fl + 0.5f) r = nearest_mode == "round_prefer_ceil" ? fl + 1.f : fl;
-    else r = std::round(c);
+    if (nearest_mode == "floor")
+      r = fl;
+    else if (nearest_mode == "ceil")
+      r = std::ceil(c);
+    else if (c == fl + 0.5f)
+      r = nearest_mode == "round_prefer_ceil" ? fl + 1.f : fl;
+    else
+      r = std::round(c);
     const int64_t i = static_cast<int64_t>(std::min(std::max(r, 0.f), hi));
     taps[o] = {i, i, 0.f};
   }
@@ -58,9 +67,19 @@ class NhwcResizeKernel : public Kernel {
  public:
   NhwcResizeKernel(const TensorRef& x, const TensorRef& y, std::vector<Tap> rows, std::vector<Tap> cols,
                    bool linear)
-      : x_(x.ptr<const float>()), y_(y.ptr<float>()), N_(x.shape[0]), C_(x.shape[1]), IH_(x.shape[2]),
-        IW_(x.shape[3]), OH_(y.shape[2]), OW_(y.shape[3]), px_(nhwc_pixel_stride(x)), py_(nhwc_pixel_stride(y)),
-        rows_(std::move(rows)), cols_(std::move(cols)), linear_(linear) {}
+      : x_(x.ptr<const float>()),
+        y_(y.ptr<float>()),
+        N_(x.shape[0]),
+        C_(x.shape[1]),
+        IH_(x.shape[2]),
+        IW_(x.shape[3]),
+        OH_(y.shape[2]),
+        OW_(y.shape[3]),
+        px_(nhwc_pixel_stride(x)),
+        py_(nhwc_pixel_stride(y)),
+        rows_(std::move(rows)),
+        cols_(std::move(cols)),
+        linear_(linear) {}
 
   void run(ExecContext& ctx) override {
     const int64_t grain = (1 << 14) / std::max<int64_t>(OW_ * C_, 1) + 1;
@@ -108,9 +127,10 @@ std::unique_ptr<Kernel> make_fast_resize(const KernelArgs& a) {
   VEDGE_CHECK(a.in.size() == 1 && a.out.size() == 1, "expects 1 input and 1 output (sizes/scales resolved)");
   const TensorRef &x = a.in[0], &y = a.out[0];
   if (x.dtype != DType::F32 || y.dtype != DType::F32) return nullptr;
-  VEDGE_CHECK(x.shape.size() == 4 && y.shape.size() == 4, "input and output must be 4-D, are ", shape_str(x.shape),
-              " and ", shape_str(y.shape));
-  VEDGE_CHECK(nhwc_pixel_stride(x) > 0 && nhwc_pixel_stride(y) > 0, "the fast Resize needs NHWC input and output");
+  VEDGE_CHECK(x.shape.size() == 4 && y.shape.size() == 4, "input and output must be 4-D, are ",
+              shape_str(x.shape), " and ", shape_str(y.shape));
+  VEDGE_CHECK(nhwc_pixel_stride(x) > 0 && nhwc_pixel_stride(y) > 0,
+              "the fast Resize needs NHWC input and output");
   VEDGE_CHECK(x.shape[0] == y.shape[0] && x.shape[1] == y.shape[1], "only H and W may be resized, output ",
               shape_str(y.shape), " vs input ", shape_str(x.shape));
   const Attrs& at = a.node->attrs;
@@ -118,8 +138,8 @@ std::unique_ptr<Kernel> make_fast_resize(const KernelArgs& a) {
   const std::string ctm = at.get_s("coordinate_transformation_mode", "half_pixel");
   const std::string nm = at.get_s("nearest_mode", "round_prefer_floor");
   VEDGE_CHECK(mode == "nearest" || mode == "linear", "unsupported mode '", mode, "'");
-  VEDGE_CHECK(ctm == "half_pixel" || ctm == "asymmetric" || ctm == "align_corners" || ctm == "pytorch_half_pixel" ||
-                  ctm == "tf_half_pixel_for_nn",
+  VEDGE_CHECK(ctm == "half_pixel" || ctm == "asymmetric" || ctm == "align_corners" ||
+                  ctm == "pytorch_half_pixel" || ctm == "tf_half_pixel_for_nn",
               "unsupported coordinate_transformation_mode '", ctm, "'");
   VEDGE_CHECK(nm == "round_prefer_floor" || nm == "round_prefer_ceil" || nm == "floor" || nm == "ceil",
               "unsupported nearest_mode '", nm, "'");
@@ -130,8 +150,8 @@ std::unique_ptr<Kernel> make_fast_resize(const KernelArgs& a) {
   if (oh * ow > 0 && ih * iw > 0) {
     const float sh = at.get_f("scale_h", static_cast<float>(oh) / static_cast<float>(ih));
     const float sw = at.get_f("scale_w", static_cast<float>(ow) / static_cast<float>(iw));
-    VEDGE_CHECK(sh > 0.f && sw > 0.f && std::isfinite(sh) && std::isfinite(sw), "scales must be positive, are ", sh,
-                " and ", sw);
+    VEDGE_CHECK(sh > 0.f && sw > 0.f && std::isfinite(sh) && std::isfinite(sw),
+                "scales must be positive, are ", sh, " and ", sw);
     rows = axis_taps(ih, oh, sh, ctm, mode == "linear", nm);
     cols = axis_taps(iw, ow, sw, ctm, mode == "linear", nm);
   }

@@ -15,19 +15,26 @@ void ensure_xnnpack() {
   static std::once_flag once;
   static xnn_status status = xnn_status_uninitialized;
   std::call_once(once, [] { status = xnn_initialize(nullptr); });
-  VEDGE_CHECK(status == xnn_status_success, "XNNPACK initialization failed: ",
-              xnn_status_name(status), " (unsupported CPU?)");
+  VEDGE_CHECK(status == xnn_status_success, "XNNPACK initialization failed: ", xnn_status_name(status),
+              " (unsupported CPU?)");
 }
 
 const char* xnn_status_name(xnn_status s) {
   switch (s) {
-    case xnn_status_success: return "success";
-    case xnn_status_uninitialized: return "uninitialized";
-    case xnn_status_invalid_parameter: return "invalid parameter";
-    case xnn_status_invalid_state: return "invalid state";
-    case xnn_status_unsupported_parameter: return "unsupported parameter";
-    case xnn_status_unsupported_hardware: return "unsupported hardware";
-    case xnn_status_out_of_memory: return "out of memory";
+    case xnn_status_success:
+      return "success";
+    case xnn_status_uninitialized:
+      return "uninitialized";
+    case xnn_status_invalid_parameter:
+      return "invalid parameter";
+    case xnn_status_invalid_state:
+      return "invalid state";
+    case xnn_status_unsupported_parameter:
+      return "unsupported parameter";
+    case xnn_status_unsupported_hardware:
+      return "unsupported hardware";
+    case xnn_status_out_of_memory:
+      return "out of memory";
   }
   return "unknown status";
 }
@@ -66,24 +73,36 @@ bool input_is_constant(const KernelArgs& a, size_t i) {
   return v >= 0 && static_cast<size_t>(v) < a.graph->values.size() && a.graph->values[v].is_constant();
 }
 
+bool is_plain_layout(const TensorRef& t) {
+  if (t.strides.size() != t.shape.size()) return false;
+  const std::vector<int64_t> plain = plain_strides(t.shape);
+  for (size_t d = 0; d < t.shape.size(); ++d)
+    if (t.shape[d] != 1 && t.strides[d] != plain[d]) return false;
+  return true;
+}
+
 int64_t nhwc_pixel_stride(const TensorRef& t) {
   if (t.shape.size() != 4 || t.strides.size() != 4) return 0;
-  const int64_t C = t.shape[1], H = t.shape[2], W = t.shape[3];
-  const int64_t P = t.strides[3];
-  if (P < C || t.strides[1] != 1 || t.strides[2] != W * P || t.strides[0] != H * W * P) return 0;
+  const int64_t N = t.shape[0], C = t.shape[1], H = t.shape[2], W = t.shape[3];
+  const std::vector<int64_t>& s = t.strides;
+  // The stride of a size-1 dim is meaningless: take P from a dim that has one.
+  const int64_t P = W > 1 ? s[3] : H > 1 ? s[2] : N > 1 ? s[0] : C;
+  auto fits = [](int64_t size, int64_t stride, int64_t want) { return size == 1 || stride == want; };
+  if (P < C || !fits(C, s[1], 1) || !fits(W, s[3], P) || !fits(H, s[2], W * P) || !fits(N, s[0], H * W * P))
+    return 0;
   return P;
 }
 
 LoopNest make_loop_nest(const Shape& shape, const std::vector<std::vector<int64_t>>& strides) {
+  VEDGE_CHECK(!strides.empty() && strides.size() <= 3, "a loop nest takes 1 to 3 operands");
   LoopNest n;
   n.num_operands = static_cast<int>(strides.size());
   std::vector<int> dims;
   for (size_t d = 0; d < shape.size(); ++d)
     if (shape[d] != 1) dims.push_back(static_cast<int>(d));
   // Operand 0's memory order, outermost first (stable: ties keep logical order).
-  std::stable_sort(dims.begin(), dims.end(), [&](int a, int b) {
-    return std::abs(strides[0][a]) > std::abs(strides[0][b]);
-  });
+  std::stable_sort(dims.begin(), dims.end(),
+                   [&](int a, int b) { return std::abs(strides[0][a]) > std::abs(strides[0][b]); });
   n.stride.assign(strides.size(), {});
   for (int d : dims) {
     const int last = n.rank() - 1;

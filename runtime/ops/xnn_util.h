@@ -1,7 +1,8 @@
 // xnn_util.h: helpers shared by the fast kernels (ops/fast_*.cpp):
 // XNNPACK initialization, an owning handle for XNNPACK operators with status
-// checks that name the node, layout predicates for TensorRef, a loop-nest
-// simplifier for strided loops, and a pthreadpool parallel-for.
+// checks that name the node, the generic XNNPACK kernel, layout predicates
+// for TensorRef, a loop-nest simplifier for strided loops, a pthreadpool
+// parallel-for, and the prepared strided copy (defined in fast_copy.cpp).
 // Used only by the fast kernels; must not depend on the executor, the
 // reference kernels or anything above runtime/.
 #pragma once
@@ -12,6 +13,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "runtime/graph.h"
@@ -53,14 +55,35 @@ class XnnOp {
   xnn_operator_t op_ = nullptr;
 };
 
+// The kernel of most fast ops: runs a prepared XNNPACK operator and an
+// optional second one (e.g. a fused activation in place on the output).
+class XnnKernel : public Kernel {
+ public:
+  XnnKernel(std::string label, XnnOp op, XnnOp post = {})
+      : label_(std::move(label)), op_(std::move(op)), post_(std::move(post)) {}
+  void run(ExecContext& ctx) override {
+    op_.run(ctx.threadpool, label_);
+    if (post_) post_.run(ctx.threadpool, label_);
+  }
+
+ private:
+  std::string label_;
+  XnnOp op_, post_;
+};
+
 // True when input i of the node is a constant Value of the graph (or when
 // no graph is given, as in kernel tests that pass constants directly).
 bool input_is_constant(const KernelArgs& a, size_t i);
 
+// TensorRef::is_plain() except that strides of size-1 dims are ignored (a
+// view of a [1,C,1,1] tensor is plain whatever those strides say).
+bool is_plain_layout(const TensorRef& t);
+
 // For a 4-D logical NCHW tensor stored channel-last with a pixel stride P >= C
 // (strides [H*W*P, 1, W*P, P]; P == C is TensorRef::is_nhwc()): returns P,
-// else 0. P > C lets a kernel read or write a channel slice of a wider
-// NHWC buffer (e.g. one input of a channel concat).
+// else 0. Strides of size-1 dims are ignored ([N,C,1,1] plain is NHWC too).
+// P > C lets a kernel read or write a channel slice of a wider NHWC buffer
+// (e.g. one input of a channel concat).
 int64_t nhwc_pixel_stride(const TensorRef& t);
 
 // A loop nest over one logical shape shared by up to 3 operands with their
@@ -70,7 +93,7 @@ int64_t nhwc_pixel_stride(const TensorRef& t);
 // NCHW->NHWC copy a batch of 2-D transposes. Always at least one dim.
 struct LoopNest {
   int num_operands = 0;
-  std::vector<int64_t> size;                // per dim, outermost first
+  std::vector<int64_t> size;                 // per dim, outermost first
   std::vector<std::vector<int64_t>> stride;  // [operand][dim]
   int rank() const { return static_cast<int>(size.size()); }
 };
@@ -119,7 +142,7 @@ void parallel_for(pthreadpool_t pool, int64_t n, int64_t grain, F&& f) {
     return;
   }
   struct Ctx {
-    F* f;
+    std::remove_reference_t<F>* f;
     int64_t n, chunks;
   } ctx{&f, n, chunks};
   pthreadpool_parallelize_1d(
@@ -140,18 +163,19 @@ void parallel_for(pthreadpool_t pool, int64_t n, int64_t grain, F&& f) {
 class StridedCopy {
  public:
   StridedCopy() = default;
-  StridedCopy(const Shape& shape, size_t elem_size, const void* src,
-              const std::vector<int64_t>& src_strides, void* dst,
-              const std::vector<int64_t>& dst_strides);
+  StridedCopy(const Shape& shape, size_t elem_size, const void* src, const std::vector<int64_t>& src_strides,
+              void* dst, const std::vector<int64_t>& dst_strides);
   void run(pthreadpool_t pool) const;
 
  private:
-  template <class T> void run_typed(pthreadpool_t pool) const;
+  template <class T>
+  void run_typed(pthreadpool_t pool) const;
   LoopNest nest_;  // operand 0 = dst, 1 = src
   size_t elem_ = 4;
   const void* src_ = nullptr;
   void* dst_ = nullptr;
-  int tdim_ = -1;  // >= 0: a 2-D transpose; the dim that is contiguous in src
+  int tdim_ = -1;   // >= 0: a 2-D transpose; the dim that is contiguous in src
+  LoopNest outer_;  // transpose: the dims other than tdim_ and the innermost
   int64_t count_ = 0;
 };
 

@@ -1,0 +1,125 @@
+// bench_kernels.cpp: microbenchmarks of the fast kernels (Google Benchmark)
+// on the shapes of MobileNetV3-Large SSDLite-320: the stem conv, 1x1
+// expansions/projections, depthwise 3x3/5x5, element-wise ops of the
+// bottlenecks and SE blocks, and the NCHW<->NHWC relayouts around the trunk.
+// Convs report a GMAC counter shown per second (GMAC/s). Each benchmark takes the thread count as its
+// argument. Kernels are built and fed by tests/kernel_harness.h (KernelRunner), the same path the correctness
+// tests use. Depends on runtime/ and the harness.
+#include <benchmark/benchmark.h>
+
+#include <string>
+
+#include "tests/kernel_harness.h"
+
+namespace vedge {
+namespace {
+
+using harness::KernelRunner;
+using harness::Layout;
+using harness::OpCase;
+using Ints = std::vector<int64_t>;
+
+void run_case(benchmark::State& st, OpCase c, double macs = 0) {
+  c.with_threads(static_cast<int>(st.range(0)));
+  KernelRunner k(c, /*fast=*/true);
+  if (!k.has_kernel()) {
+    st.SkipWithError("no fast kernel for this case");
+    return;
+  }
+  for (auto _ : st) k.run();
+  if (macs > 0)
+    st.counters["GMAC"] = benchmark::Counter(macs * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+}
+
+// NHWC conv with a fan-in-scaled random weight and a bias.
+void conv(benchmark::State& st, int64_t c, int64_t m, int64_t hw, int64_t k, int64_t stride, int64_t group,
+          const char* act) {
+  const int64_t pad = k / 2, out = (hw + 2 * pad - k) / stride + 1;
+  OpCase oc("Conv");
+  oc.attr("strides", Ints{stride, stride}).attr("pads", Ints(4, pad)).attr("group", group);
+  if (*act) oc.attr("activation", std::string(act));
+  oc.input({1, c, hw, hw}, Layout::nhwc())
+      .constant(harness::random_tensor({m, c / group, k, k}, 1, -0.1f, 0.1f))
+      .constant(harness::random_tensor({m}, 2))
+      .output({1, m, out, out}, Layout::nhwc());
+  run_case(st, oc, static_cast<double>(m * out * out * (c / group) * k * k));
+}
+
+void BM_ConvStem_3to16_320_s2_hswish(benchmark::State& st) { conv(st, 3, 16, 320, 3, 2, 1, "hardswish"); }
+void BM_Conv1x1_16to64_160(benchmark::State& st) { conv(st, 16, 64, 160, 1, 1, 1, "relu"); }
+void BM_Conv1x1_72to24_80(benchmark::State& st) { conv(st, 72, 24, 80, 1, 1, 1, ""); }
+void BM_Conv1x1_480to112_20(benchmark::State& st) { conv(st, 480, 112, 20, 1, 1, 1, ""); }
+void BM_Conv1x1_160to960_10_hswish(benchmark::State& st) { conv(st, 160, 960, 10, 1, 1, 1, "hardswish"); }
+void BM_DwConv3x3_64_160_s2(benchmark::State& st) { conv(st, 64, 64, 160, 3, 2, 64, "relu"); }
+void BM_DwConv3x3_72_80_s1(benchmark::State& st) { conv(st, 72, 72, 80, 3, 1, 72, "relu"); }
+void BM_DwConv5x5_120_40_s1(benchmark::State& st) { conv(st, 120, 120, 40, 5, 1, 120, "relu"); }
+void BM_DwConv3x3_672_20_s1_hswish(benchmark::State& st) { conv(st, 672, 672, 20, 3, 1, 672, "hardswish"); }
+
+void BM_HardSwish_240x20x20(benchmark::State& st) {
+  OpCase c("HardSwish");
+  c.input({1, 240, 20, 20}, Layout::nhwc()).output({1, 240, 20, 20}, Layout::nhwc()).inplace();
+  run_case(st, c);
+}
+void BM_AddResidual_40x40x40(benchmark::State& st) {
+  OpCase c("Add");
+  c.input({1, 40, 40, 40}, Layout::nhwc()).input({1, 40, 40, 40}, Layout::nhwc());
+  c.output({1, 40, 40, 40}, Layout::nhwc());
+  run_case(st, c);
+}
+void BM_MulSE_120x40x40(benchmark::State& st) {
+  OpCase c("Mul");
+  c.input({1, 120, 40, 40}, Layout::nhwc()).input({1, 120, 1, 1}, Layout::nhwc());
+  c.output({1, 120, 40, 40}, Layout::nhwc());
+  run_case(st, c);
+}
+void BM_GlobalAvgPool_120x40x40(benchmark::State& st) {
+  OpCase c("GlobalAveragePool");
+  c.input({1, 120, 40, 40}, Layout::nhwc()).output({1, 120, 1, 1}, Layout::nhwc());
+  run_case(st, c);
+}
+void BM_Relayout_Image_NCHW_to_NHWC_3x320x320(benchmark::State& st) {
+  OpCase c("Relayout");
+  c.input({1, 3, 320, 320}).output({1, 3, 320, 320}, Layout::nhwc());
+  run_case(st, c);
+}
+void BM_Relayout_NHWC_to_NCHW_112x20x20(benchmark::State& st) {
+  OpCase c("Relayout");
+  c.input({1, 112, 20, 20}, Layout::nhwc()).output({1, 112, 20, 20});
+  run_case(st, c);
+}
+void BM_ConcatChannels_NHWC_2x64x40x40(benchmark::State& st) {
+  OpCase c("Concat");
+  c.attr("axis", int64_t{1}).input({1, 64, 40, 40}, Layout::nhwc()).input({1, 64, 40, 40}, Layout::nhwc());
+  c.output({1, 128, 40, 40}, Layout::nhwc());
+  run_case(st, c);
+}
+void BM_Softmax_3234x91(benchmark::State& st) {
+  OpCase c("Softmax");
+  c.attr("axis", int64_t{2}).input({1, 3234, 91}).output({1, 3234, 91});
+  run_case(st, c);
+}
+
+#define VEDGE_KERNEL_BENCH(fn) \
+  BENCHMARK(fn)->Arg(1)->Arg(2)->ArgName("threads")->Unit(benchmark::kMicrosecond)
+VEDGE_KERNEL_BENCH(BM_ConvStem_3to16_320_s2_hswish);
+VEDGE_KERNEL_BENCH(BM_Conv1x1_16to64_160);
+VEDGE_KERNEL_BENCH(BM_Conv1x1_72to24_80);
+VEDGE_KERNEL_BENCH(BM_Conv1x1_480to112_20);
+VEDGE_KERNEL_BENCH(BM_Conv1x1_160to960_10_hswish);
+VEDGE_KERNEL_BENCH(BM_DwConv3x3_64_160_s2);
+VEDGE_KERNEL_BENCH(BM_DwConv3x3_72_80_s1);
+VEDGE_KERNEL_BENCH(BM_DwConv5x5_120_40_s1);
+VEDGE_KERNEL_BENCH(BM_DwConv3x3_672_20_s1_hswish);
+VEDGE_KERNEL_BENCH(BM_HardSwish_240x20x20);
+VEDGE_KERNEL_BENCH(BM_AddResidual_40x40x40);
+VEDGE_KERNEL_BENCH(BM_MulSE_120x40x40);
+VEDGE_KERNEL_BENCH(BM_GlobalAvgPool_120x40x40);
+VEDGE_KERNEL_BENCH(BM_Relayout_Image_NCHW_to_NHWC_3x320x320);
+VEDGE_KERNEL_BENCH(BM_Relayout_NHWC_to_NCHW_112x20x20);
+VEDGE_KERNEL_BENCH(BM_ConcatChannels_NHWC_2x64x40x40);
+VEDGE_KERNEL_BENCH(BM_Softmax_3234x91);
+
+}  // namespace
+}  // namespace vedge
+
+BENCHMARK_MAIN();
