@@ -146,6 +146,17 @@ bool is_const_eval_op(const std::string& op) {
   return binary_const_ops().count(op) || unary_const_ops().count(op) || kOtherConst.count(op);
 }
 
+// True when the shape has a negative dimension or more than kMaxElements
+// elements (computed without overflow).
+bool too_large(const Shape& s) {
+  int64_t n = 1;
+  for (int64_t d : s) {
+    if (d < 0 || (d > 0 && n > kMaxElements / d)) return true;
+    n *= d;
+  }
+  return n > kMaxElements;
+}
+
 // ---- small tensor helpers (any dtype) -------------------------------------
 
 bool is_float(DType t) { return t == DType::F32 || t == DType::F16; }
@@ -541,7 +552,7 @@ void Importer::import_inputs(const onnx::GraphProto& gp) {
     }
     for (int64_t d : shape)
       if (d <= 0 || d > kMaxElements) err(what, ": invalid dimension in ", shape_str(shape));
-    if (numel(shape) > kMaxElements) err(what, ": shape ", shape_str(shape), " is too large");
+    if (too_large(shape)) err(what, ": shape ", shape_str(shape), " is too large");
     int id = new_value(in.name(), DType::F32, shape);
     ids_[in.name()] = id;
     g_.inputs.push_back(id);
@@ -571,7 +582,7 @@ int Importer::emit(const NodeCtx& n, const std::string& op, std::vector<int> inp
   int out = new_value(out_name, dt, std::move(resolved_shape));
   node.outputs = {out};
   Shape s = infer_node_shapes(g_, node).at(0);
-  if (numel(s) > kMaxElements) nerr(n, "output shape ", shape_str(s), " is too large");
+  if (too_large(s)) nerr(n, "output shape ", shape_str(s), " is too large");
   g_.values[static_cast<size_t>(out)].shape = s;
   bool foldable = op != "BatchNormalization" && op != "Pad";  // importer-internal ops
   for (int i : node.inputs)
@@ -968,7 +979,7 @@ void Importer::convert_resize(const NodeCtx& n) {
   }
   for (int64_t d : out)
     if (d <= 0) nerr(n, "output shape ", shape_str(out), " is empty");
-  if (numel(out) > kMaxElements) nerr(n, "output shape ", shape_str(out), " is too large");
+  if (too_large(out)) nerr(n, "output shape ", shape_str(out), " is too large");
   if (legacy) {
     bool down = false;
     for (float f : scales) down = down || f < 1.f;
@@ -1048,7 +1059,7 @@ bool Importer::eval_constant(const NodeCtx& n) {
     const std::string prefix = src_ + ": node '" + n.name + "' (" + op + "): ";
     Shape out = broadcast_shapes(a.shape(), b.shape(), prefix);
     if (where) out = broadcast_shapes(out, in(0).shape(), prefix);
-    if (numel(out) > kMaxElements) nerr(n, "result is too large");
+    if (too_large(out)) nerr(n, "result is too large");
     const std::vector<int64_t> oa = broadcast_offsets(a.shape(), out);
     const std::vector<int64_t> ob = broadcast_offsets(b.shape(), out);
     if (where) {
@@ -1202,7 +1213,7 @@ bool Importer::eval_constant(const NodeCtx& n) {
       }
     } else if (op == "Expand") {
       out = broadcast_shapes(s, in(1).to_int64s(), src_ + ": node '" + n.name + "' (Expand): ");
-      if (numel(out) > kMaxElements) nerr(n, "result is too large");
+      if (too_large(out)) nerr(n, "result is too large");
       ost.assign(out.size(), 0);
       for (size_t d = 0; d < r; ++d)
         if (s[d] != 1) ost[out.size() - r + d] = st[d];
@@ -1235,17 +1246,21 @@ bool Importer::eval_constant(const NodeCtx& n) {
         if (b < 0) b += dim;
         if (e < 0) e += dim;
         int64_t cnt;
-        if (step > 0) {
+        if (step == std::numeric_limits<int64_t>::min()) nerr(n, "invalid step");
+        if (dim == 0) {
+          cnt = 0;
+        } else if (step > 0) {
           b = std::clamp<int64_t>(b, 0, dim);
           e = std::clamp<int64_t>(e, 0, dim);
-          cnt = e > b ? (e - b + step - 1) / step : 0;
+          cnt = e > b ? (e - b - 1) / step + 1 : 0;
         } else {
           b = std::clamp<int64_t>(b, 0, dim - 1);
           e = std::clamp<int64_t>(e, -1, dim - 1);
-          cnt = b > e ? (b - e + (-step) - 1) / (-step) : 0;
+          cnt = b > e ? (b - e - 1) / -step + 1 : 0;
         }
         out[static_cast<size_t>(ax)] = cnt;
-        ost[static_cast<size_t>(ax)] = st[static_cast<size_t>(ax)] * step;
+        ost[static_cast<size_t>(ax)] =
+            wrap_mul(st[static_cast<size_t>(ax)], step);  // unused if cnt <= 1
         if (cnt > 0) base += b * st[static_cast<size_t>(ax)];
       }
     }
