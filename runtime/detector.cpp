@@ -122,7 +122,8 @@ std::vector<Detection> Detector::detect(const Image& img, const DetectOptions& o
   VEDGE_CHECK(session_, "detector: no model loaded");
   const DetectThresholds th = resolve_thresholds(spec_.thresholds, opt);
   auto t = Clock::now();
-  const BoxTransform tf = pre_->run(img, static_cast<float*>(session_->input_data(input_)));
+  const BoxTransform tf = pre_->run(img, static_cast<float*>(session_->input_data(input_)),
+                                    session_->input_is_nhwc(input_));
   if (times) times->preprocess_ms = ms_since(t);
   t = Clock::now();
   session_->run();

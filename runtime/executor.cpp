@@ -109,6 +109,22 @@ void Session::Impl::assign_layouts() {
     strides[v] = plain_strides(g.values[v].shape);
     alias[v] = static_cast<int>(v);
   }
+  if (fast) {
+    // An image input read only by channel-last consumers is stored NHWC.
+    for (int v : g.inputs) {
+      const Shape& s = g.values[v].shape;
+      bool nhwc = s.size() == 4 && g.values[v].dtype == DType::F32 &&
+                  std::find(g.outputs.begin(), g.outputs.end(), v) == g.outputs.end();
+      bool used = false;
+      for (const Node& n : g.nodes)
+        for (size_t i = 0; i < n.inputs.size(); ++i)
+          if (n.inputs[i] == v) {
+            used = true;
+            nhwc &= fast_need(n, i, s) == Need::Nhwc;
+          }
+      if (nhwc && used) strides[v] = nhwc_strides(s);
+    }
+  }
   std::vector<Node> nodes;
   nodes.reserve(g.nodes.size() + 8);
   std::map<std::pair<int, bool>, int> relayouts;  // (value, to_nhwc) -> relaid value
@@ -322,12 +338,27 @@ void* Session::input_data(int i) { return impl_->ptr.at(impl_->g.inputs.at(i)); 
 
 const void* Session::output_data(int i) const { return impl_->ptr.at(impl_->g.outputs.at(i)); }
 
+bool Session::input_is_nhwc(int i) const {
+  const int v = impl_->g.inputs.at(i);
+  const Shape& s = impl_->g.values[v].shape;
+  return s.size() == 4 && !same_strides(s, impl_->strides[v], plain_strides(s));
+}
+
 void Session::set_input(int i, const Tensor& t) {
   const Value& v = input_info(i);
   VEDGE_CHECK(t.dtype() == v.dtype && t.shape() == v.shape, impl_->g.source, ": input '", v.name,
               "' expects ", dtype_name(v.dtype), " ", shape_str(v.shape), ", got ",
               dtype_name(t.dtype()), " ", shape_str(t.shape()));
-  std::memcpy(input_data(i), t.raw(), t.nbytes());
+  if (!input_is_nhwc(i)) {
+    std::memcpy(input_data(i), t.raw(), t.nbytes());
+    return;
+  }
+  const int64_t N = v.shape[0], C = v.shape[1], HW = v.shape[2] * v.shape[3];
+  const float* src = t.data<float>();
+  float* dst = static_cast<float*>(input_data(i));
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t c = 0; c < C; ++c)
+      for (int64_t p = 0; p < HW; ++p) dst[(n * HW + p) * C + c] = src[(n * C + c) * HW + p];
 }
 
 Tensor Session::output(int i) const {

@@ -52,11 +52,15 @@ class Session {
   int input_index(const std::string& name) const;   // -1 if absent
   int output_index(const std::string& name) const;  // -1 if absent
 
-  // Plain (row-major, logical layout) buffers owned by the session; fill an
-  // input in place to avoid a copy, read outputs after run().
+  // Buffers owned by the session; fill an input in place to avoid a copy,
+  // read outputs after run(). Outputs are plain (row-major, logical order).
+  // An input is plain too, except a 4-D image input whose every consumer is
+  // channel-last (a convolution in the fast backend): it is then stored NHWC
+  // so that preprocessing can write it directly (input_is_nhwc() says so).
   void* input_data(int i);
+  bool input_is_nhwc(int i) const;
   const void* output_data(int i) const;
-  void set_input(int i, const Tensor& t);  // checks dtype and shape
+  void set_input(int i, const Tensor& t);  // plain tensor; checks dtype and shape
   Tensor output(int i) const;              // copy
 
   void run();

@@ -187,10 +187,17 @@ void store_i(Tensor& t, int64_t i, int64_t v) {
     case DType::I32:
       t.data<int32_t>()[i] = static_cast<int32_t>(v);
       break;
+    case DType::I8:
+      t.data<int8_t>()[i] = static_cast<int8_t>(v);
+      break;
+    case DType::U8:
+      t.data<uint8_t>()[i] = static_cast<uint8_t>(v);
+      break;
     case DType::Bool:
       t.data<uint8_t>()[i] = v != 0;
       break;
-    default:
+    case DType::F32:
+    case DType::F16:
       store(t, i, static_cast<double>(v));
   }
 }

@@ -68,16 +68,18 @@ static void blend_rows(const uint8_t* a, const uint8_t* b, float w, size_t n, fl
 // Horizontal taps of one blended row into the three output planes; C0..C2
 // are the source channels of planes 0..2 (compile-time, so RGB and BGR both
 // get straight-line code).
-template <int C0, int C1, int C2>
+// STEP is the distance between two output pixels: 1 for planes (NCHW), 3
+// for interleaved channels (NHWC).
+template <int C0, int C1, int C2, int STEP>
 static void sample_row(const float* row, const int* x0, const int* x1, const float* wx, int ow,
                        const float* gain, const float* bias, float* o0, float* o1, float* o2) {
   for (int x = 0; x < ow; ++x) {
     const float* p = row + x0[x];
     const float* q = row + x1[x];
     const float w = wx[x];
-    o0[x] = (p[C0] + w * (q[C0] - p[C0])) * gain[0] + bias[0];
-    o1[x] = (p[C1] + w * (q[C1] - p[C1])) * gain[1] + bias[1];
-    o2[x] = (p[C2] + w * (q[C2] - p[C2])) * gain[2] + bias[2];
+    o0[x * STEP] = (p[C0] + w * (q[C0] - p[C0])) * gain[0] + bias[0];
+    o1[x * STEP] = (p[C1] + w * (q[C1] - p[C1])) * gain[1] + bias[1];
+    o2[x * STEP] = (p[C2] + w * (q[C2] - p[C2])) * gain[2] + bias[2];
   }
 }
 
@@ -107,7 +109,7 @@ void Preprocessor::prepare(int src_w, int src_h) {
   src_h_ = src_h;
 }
 
-BoxTransform Preprocessor::run(const Image& img, float* dst) {
+BoxTransform Preprocessor::run(const Image& img, float* dst, bool nhwc) {
   VEDGE_CHECK(img.channels == 3 && img.width > 0 && img.height > 0 &&
                   img.rgb.size() == static_cast<size_t>(img.width) * img.height * 3,
               "preprocessing: invalid image ", img.width, "x", img.height, "x", img.channels);
@@ -134,13 +136,20 @@ BoxTransform Preprocessor::run(const Image& img, float* dst) {
     const uint8_t* b = img.rgb.data() + static_cast<size_t>(ay_.i1[y]) * row_len;
     blend_rows(a, b, ay_.w1[y], row_len, row);
     const size_t row_off = static_cast<size_t>(out_y_ + y) * W + out_x_;
-    float* o0 = dst + row_off;
-    float* o1 = o0 + plane;
-    float* o2 = o1 + plane;
-    if (spec_.color == ColorOrder::RGB)
-      sample_row<0, 1, 2>(row, x0, x1, wx, ow, gain, bias, o0, o1, o2);
-    else
-      sample_row<2, 1, 0>(row, x0, x1, wx, ow, gain, bias, o0, o1, o2);
+    const bool rgb = spec_.color == ColorOrder::RGB;
+    if (nhwc) {
+      float* o0 = dst + row_off * 3;
+      if (rgb)
+        sample_row<0, 1, 2, 3>(row, x0, x1, wx, ow, gain, bias, o0, o0 + 1, o0 + 2);
+      else
+        sample_row<2, 1, 0, 3>(row, x0, x1, wx, ow, gain, bias, o0, o0 + 1, o0 + 2);
+    } else {
+      float* o0 = dst + row_off;
+      if (rgb)
+        sample_row<0, 1, 2, 1>(row, x0, x1, wx, ow, gain, bias, o0, o0 + plane, o0 + 2 * plane);
+      else
+        sample_row<2, 1, 0, 1>(row, x0, x1, wx, ow, gain, bias, o0, o0 + plane, o0 + 2 * plane);
+    }
   }
 
   BoxTransform t;
@@ -155,9 +164,9 @@ BoxTransform Preprocessor::run(const Image& img, float* dst) {
   return t;
 }
 
-BoxTransform preprocess(const Image& img, const InputSpec& spec, float* dst) {
+BoxTransform preprocess(const Image& img, const InputSpec& spec, float* dst, bool nhwc) {
   Preprocessor p(spec);
-  return p.run(img, dst);
+  return p.run(img, dst, nhwc);
 }
 
 }  // namespace vedge

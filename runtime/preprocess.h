@@ -41,9 +41,11 @@ struct BoxTransform {
 class Preprocessor {
  public:
   explicit Preprocessor(const InputSpec& spec);
-  // Writes 3 * spec.height * spec.width floats to `dst`. Allocates only when
-  // the source size changes (coefficient tables and one row buffer).
-  BoxTransform run(const Image& img, float* dst);
+  // Writes 3 * spec.height * spec.width floats to `dst`, as planes [3,H,W]
+  // or, with nhwc, interleaved [H,W,3] (what a session whose first layer is
+  // channel-last takes without a copy; see Session::input_is_nhwc). Allocates
+  // only when the source size changes (coefficient tables, one row buffer).
+  BoxTransform run(const Image& img, float* dst, bool nhwc = false);
   const InputSpec& spec() const { return spec_; }
 
  private:
@@ -62,6 +64,6 @@ class Preprocessor {
 };
 
 // One-shot convenience over Preprocessor.
-BoxTransform preprocess(const Image& img, const InputSpec& spec, float* dst);
+BoxTransform preprocess(const Image& img, const InputSpec& spec, float* dst, bool nhwc = false);
 
 }  // namespace vedge

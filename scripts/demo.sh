@@ -24,7 +24,7 @@ echo "== vedge info"
 $vedge info "$model" --spec "$spec"
 
 echo "== vedge detect (boxes drawn into $out/)"
-images=("$shared/data/coco128/images/train2017/000000000192.jpg")
+images=("$shared/data/coco128/images/val2017/000000001000.jpg")
 $vedge detect "$model" "${images[@]}" --spec "$spec" --draw "$out"
 
 echo "== vedge bench (1 and 2 threads, end to end on a generated 640x480 image)"

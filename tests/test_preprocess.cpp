@@ -173,3 +173,27 @@ TEST(Preprocess, RejectsBadInput) {
   std::vector<float> out(3 * 320 * 320);
   EXPECT_THROW(preprocess(bad, s, out.data()), Error);
 }
+
+TEST(Preprocess, NhwcIsTheTransposeOfPlanes) {
+  std::mt19937 rng(5);
+  vedge::Image img;
+  img.width = 37, img.height = 23;
+  img.rgb.resize(37 * 23 * 3);
+  for (auto& v : img.rgb) v = static_cast<uint8_t>(rng());
+  for (auto resize : {vedge::ResizeMode::Stretch, vedge::ResizeMode::Letterbox})
+    for (auto color : {vedge::ColorOrder::RGB, vedge::ColorOrder::BGR}) {
+      vedge::InputSpec spec;
+      spec.width = 16, spec.height = 12;
+      spec.resize = resize;
+      spec.color = color;
+      spec.mean[0] = 10, spec.mean[1] = 20, spec.mean[2] = 30;
+      spec.std[0] = 2, spec.std[1] = 3, spec.std[2] = 4;
+      std::vector<float> planes(3 * 16 * 12), nhwc(3 * 16 * 12, -99.f);
+      vedge::Preprocessor p(spec);
+      p.run(img, planes.data(), false);
+      p.run(img, nhwc.data(), true);
+      for (int c = 0; c < 3; ++c)
+        for (int i = 0; i < 16 * 12; ++i)
+          ASSERT_EQ(nhwc[i * 3 + c], planes[c * 16 * 12 + i]) << "c=" << c << " i=" << i;
+    }
+}
