@@ -8,6 +8,7 @@
 #include <cmath>
 #include <filesystem>
 #include <functional>
+#include <limits>
 #include <random>
 #include <set>
 
@@ -151,6 +152,45 @@ TEST(OnnxImport, ShapeChainFoldsIntoOneReshape) {
     EXPECT_EQ(g.values[static_cast<size_t>(g.outputs[0])].shape, (Shape{2, 60}));
     EXPECT_EQ(g.values.size(), 2u) << "shape constants are pruned";
   }
+}
+
+// Range, Mod, Equal, Where, ConstantOfShape, Cast (through int8), Expand and
+// a reversing Slice over constants all fold; values checked by hand.
+TEST(OnnxImport, ConstantEvaluatorFoldsMixedDtypeChains) {
+  OnnxBuilder b(13);
+  b.input("x", {1, 6});
+  b.constant_i64("zero", {}, {0}).constant_i64("six", {}, {6}).constant_i64("one", {}, {1});
+  b.constant_i64("two", {}, {2});
+  b.node("Range", {"zero", "six", "one"}, {"r"});
+  b.node("Mod", {"r", "two"}, {"m"});
+  b.node("Equal", {"m", "zero"}, {"even"});
+  b.constant("plus", {}, {1.f}).constant("minus", {}, {-1.f});
+  b.node("Where", {"even", "plus", "minus"}, {"w"});
+  b.node("Add", {"x", "w"}, {"y"});
+  b.constant_i64("len", {1}, {6});
+  b.node("ConstantOfShape", {"len"}, {"c"},
+         {test::attr_tensor("value", test::make_tensor("v", {1}, {2.7f}))});
+  b.node("Cast", {"c"}, {"ci"}, {attr_i("to", onnx::TensorProto_DataType_INT8)});
+  b.node("Cast", {"ci"}, {"cf"}, {attr_i("to", onnx::TensorProto_DataType_FLOAT)});
+  b.constant_i64("eshape", {2}, {1, 6});
+  b.node("Expand", {"cf", "eshape"}, {"ce"});
+  b.node("Mul", {"x", "ce"}, {"z"});
+  b.node("Shape", {"x"}, {"xs"});
+  b.constant_i64("st", {1}, {-1}).constant_i64("en", {1}, {std::numeric_limits<int64_t>::min()});
+  b.constant_i64("ax", {1}, {0}).constant_i64("sp", {1}, {-1});
+  b.node("Slice", {"xs", "st", "en", "ax", "sp"}, {"rev"});
+  b.node("Reshape", {"x", "rev"}, {"t"});
+  b.output("y").output("z").output("t");
+  Graph g = import(b);
+  ASSERT_EQ(g.nodes.size(), 3u);
+  const Node& add = only_node(g, "Add");
+  EXPECT_EQ(g.values[static_cast<size_t>(add.inputs[1])].constant.to_floats(),
+            (std::vector<float>{1, -1, 1, -1, 1, -1}));
+  const Node& mul = only_node(g, "Mul");
+  EXPECT_EQ(g.values[static_cast<size_t>(mul.inputs[1])].constant.to_floats(),
+            (std::vector<float>(6, 2.f)));
+  EXPECT_EQ(g.values[static_cast<size_t>(mul.inputs[1])].shape, (Shape{1, 6}));
+  EXPECT_EQ(only_node(g, "Reshape").attrs.get_ints("shape"), (std::vector<int64_t>{6, 1}));
 }
 
 TEST(OnnxImport, ReshapeZeroMinusOneAndAllowzero) {
