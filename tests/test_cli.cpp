@@ -23,7 +23,8 @@ struct CliRun {
   std::string out, err;
 };
 
-const std::string kWork = std::string(VEDGE_TEST_WORK_DIR) + "/cli";
+// A folder per test (set in SetUp): CTest runs the tests in parallel.
+std::string kWork;
 
 std::string slurp(const std::string& p) {
   std::ifstream f(p, std::ios::binary);
@@ -71,7 +72,11 @@ void expect_one_error_line(const CliRun& r, std::initializer_list<std::string> n
 
 class Cli : public ::testing::Test {
  protected:
-  void SetUp() override { fs::create_directories(kWork); }
+  void SetUp() override {
+    kWork = std::string(VEDGE_TEST_WORK_DIR) + "/cli/" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    fs::create_directories(kWork);
+  }
 };
 
 }  // namespace
