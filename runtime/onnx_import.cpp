@@ -4,13 +4,14 @@
 // Nodes are translated one by one in topological order (the file's order
 // where it is valid). Every value gets a static shape as soon as it is
 // created, so shape computations (Shape, Gather, Unsqueeze, Concat, Cast,
-// Slice, ...) over them are evaluated right away into constants by the
-// small evaluator in this file; canonical float ops whose inputs are all
-// constant are evaluated with the reference kernels (passes.h). Two
-// importer-internal ops are left for the passes: BatchNormalization and a
-// spatial zero Pad. optimize_graph() then folds/merges them and fuses
-// activations, and the result is checked to contain canonical ops only.
-// Depends on graph.h, shape_inference.h, passes.h and the ONNX protobuf.
+// Slice, ...) over them are evaluated right away into constants by
+// onnx_fold.h; canonical float ops whose inputs are all constant are
+// evaluated with the reference kernels (passes.h). Two importer-internal
+// ops are left for the passes: BatchNormalization and a spatial zero Pad.
+// optimize_graph() then folds/merges them and fuses activations, and the
+// result is checked to contain canonical ops only.
+// Depends on graph.h, shape_inference.h, passes.h, onnx_fold.h and the ONNX
+// protobuf.
 #include "runtime/onnx_import.h"
 
 #ifndef ONNX_ML
@@ -30,16 +31,13 @@
 #include <sstream>
 
 #include "runtime/error.h"
+#include "runtime/onnx_fold.h"
 #include "runtime/passes.h"
 #include "runtime/shape_inference.h"
 
 namespace vedge {
 
 namespace {
-
-// Upper bound on elements of any tensor the importer materializes, so a
-// malformed file cannot make it allocate without limit.
-constexpr int64_t kMaxElements = int64_t{1} << 26;
 
 const std::set<std::string>& canonical_ops() {
   static const std::set<std::string> ops = {
@@ -48,193 +46,6 @@ const std::set<std::string>& canonical_ops() {
       "MaxPool", "Gemm",  "MatMul",  "Reshape",   "Transpose",         "Concat",
       "Softmax", "Resize"};
   return ops;
-}
-
-// Conversions that saturate instead of overflowing (values in a corrupt
-// file can be anything).
-float to_float(double v) {
-  if (v > std::numeric_limits<float>::max()) return std::numeric_limits<float>::infinity();
-  if (v < -std::numeric_limits<float>::max()) return -std::numeric_limits<float>::infinity();
-  return static_cast<float>(v);
-}
-int64_t to_int64(double v) {
-  if (std::isnan(v)) return 0;
-  if (v >= 9.2e18) return std::numeric_limits<int64_t>::max();
-  if (v <= -9.2e18) return std::numeric_limits<int64_t>::min();
-  return static_cast<int64_t>(v);
-}
-// Two's-complement wrapping integer arithmetic (no signed overflow).
-int64_t wrap(uint64_t v) { return static_cast<int64_t>(v); }
-int64_t wrap_add(int64_t x, int64_t y) {
-  return wrap(static_cast<uint64_t>(x) + static_cast<uint64_t>(y));
-}
-int64_t wrap_sub(int64_t x, int64_t y) {
-  return wrap(static_cast<uint64_t>(x) - static_cast<uint64_t>(y));
-}
-int64_t wrap_mul(int64_t x, int64_t y) {
-  return wrap(static_cast<uint64_t>(x) * static_cast<uint64_t>(y));
-}
-
-// Element-wise ops Importer::eval_constant evaluates over constants: `f` on
-// float tensors (in double), `i` on integer/bool tensors; nullptr where the
-// op is not defined for that kind. Comparisons produce bool tensors.
-struct BinaryFn {
-  double (*f)(double, double);
-  int64_t (*i)(int64_t, int64_t);
-  bool compare;
-};
-const std::map<std::string, BinaryFn>& binary_const_ops() {
-  using D = double;
-  using I = int64_t;
-  static const std::map<std::string, BinaryFn> ops = {
-      {"Add", {[](D x, D y) { return x + y; }, wrap_add, false}},
-      {"Sub", {[](D x, D y) { return x - y; }, wrap_sub, false}},
-      {"Mul", {[](D x, D y) { return x * y; }, wrap_mul, false}},
-      // Integer Div/Mod by 0 is rejected before the call.
-      {"Div",
-       {[](D x, D y) { return x / y; }, [](I x, I y) { return y == -1 ? wrap_sub(0, x) : x / y; },
-        false}},
-      {"Mod",
-       {[](D x, D y) { return std::fmod(x, y); },
-        [](I x, I y) { return y == -1 ? 0 : ((x % y) + y) % y; }, false}},
-      {"Pow",
-       {[](D x, D y) { return std::pow(x, y); },
-        [](I x, I y) { return to_int64(std::pow(D(x), D(y))); }, false}},
-      {"Min",
-       {[](D x, D y) { return std::min(x, y); }, [](I x, I y) { return std::min(x, y); }, false}},
-      {"Max",
-       {[](D x, D y) { return std::max(x, y); }, [](I x, I y) { return std::max(x, y); }, false}},
-      {"Equal", {[](D x, D y) { return D(x == y); }, [](I x, I y) { return I(x == y); }, true}},
-      {"Less", {[](D x, D y) { return D(x < y); }, [](I x, I y) { return I(x < y); }, true}},
-      {"Greater", {[](D x, D y) { return D(x > y); }, [](I x, I y) { return I(x > y); }, true}},
-      {"LessOrEqual",
-       {[](D x, D y) { return D(x <= y); }, [](I x, I y) { return I(x <= y); }, true}},
-      {"GreaterOrEqual",
-       {[](D x, D y) { return D(x >= y); }, [](I x, I y) { return I(x >= y); }, true}},
-      {"And", {nullptr, [](I x, I y) { return I(x && y); }, false}},
-      {"Or", {nullptr, [](I x, I y) { return I(x || y); }, false}},
-  };
-  return ops;
-}
-
-struct UnaryFn {
-  double (*f)(double);
-  int64_t (*i)(int64_t);
-};
-const std::map<std::string, UnaryFn>& unary_const_ops() {
-  using D = double;
-  using I = int64_t;
-  static const std::map<std::string, UnaryFn> ops = {
-      {"Neg", {[](D x) { return -x; }, [](I x) { return wrap_sub(0, x); }}},
-      {"Abs", {[](D x) { return std::fabs(x); }, [](I x) { return x < 0 ? wrap_sub(0, x) : x; }}},
-      {"Floor", {[](D x) { return std::floor(x); }, [](I x) { return x; }}},
-      {"Ceil", {[](D x) { return std::ceil(x); }, [](I x) { return x; }}},
-      {"Round", {[](D x) { return std::nearbyint(x); }, [](I x) { return x; }}},
-      {"Sqrt", {[](D x) { return std::sqrt(x); }, nullptr}},
-      {"Reciprocal", {[](D x) { return 1.0 / x; }, nullptr}},
-      {"Not", {nullptr, [](I x) { return I(!x); }}},
-  };
-  return ops;
-}
-
-// Other ops eval_constant handles (shape bookkeeping, data movement).
-const std::set<std::string> kOtherConst = {"Identity", "Dropout",   "Cast",  "Gather",
-                                           "Concat",   "Transpose", "Slice", "ConstantOfShape",
-                                           "Range",    "Where",     "Expand"};
-
-bool is_const_eval_op(const std::string& op) {
-  return binary_const_ops().count(op) || unary_const_ops().count(op) || kOtherConst.count(op);
-}
-
-// True when the shape has a negative dimension or more than kMaxElements
-// elements (computed without overflow).
-bool too_large(const Shape& s) {
-  int64_t n = 1;
-  for (int64_t d : s) {
-    if (d < 0 || (d > 0 && n > kMaxElements / d)) return true;
-    n *= d;
-  }
-  return n > kMaxElements;
-}
-
-// ---- small tensor helpers (any dtype) -------------------------------------
-
-bool is_float(DType t) { return t == DType::F32 || t == DType::F16; }
-
-void store_i(Tensor& t, int64_t i, int64_t v);
-
-void store(Tensor& t, int64_t i, double v) {
-  switch (t.dtype()) {
-    case DType::F32:
-      t.data<float>()[i] = to_float(v);
-      break;
-    case DType::F16:
-      t.data<uint16_t>()[i] = float_to_half(to_float(v));
-      break;
-    case DType::Bool:
-      t.data<uint8_t>()[i] = v != 0.0;
-      break;
-    default:
-      store_i(t, i, to_int64(v));
-  }
-}
-
-void store_i(Tensor& t, int64_t i, int64_t v) {
-  switch (t.dtype()) {
-    case DType::I64:
-      t.data<int64_t>()[i] = v;
-      break;
-    case DType::I32:
-      t.data<int32_t>()[i] = static_cast<int32_t>(v);
-      break;
-    case DType::I8:
-      t.data<int8_t>()[i] = static_cast<int8_t>(v);
-      break;
-    case DType::U8:
-      t.data<uint8_t>()[i] = static_cast<uint8_t>(v);
-      break;
-    case DType::Bool:
-      t.data<uint8_t>()[i] = v != 0;
-      break;
-    case DType::F32:
-    case DType::F16:
-      store(t, i, static_cast<double>(v));
-  }
-}
-
-// Flat index into `in` for every element of `out` under numpy broadcasting.
-std::vector<int64_t> broadcast_offsets(const Shape& in, const Shape& out) {
-  const size_t r = out.size(), off = r - in.size();
-  std::vector<int64_t> stride(r, 0);
-  int64_t s = 1;
-  for (size_t d = r; d-- > off;) {
-    stride[d] = in[d - off] == 1 ? 0 : s;
-    s *= in[d - off];
-  }
-  std::vector<int64_t> res(static_cast<size_t>(numel(out)));
-  std::vector<int64_t> idx(r, 0);
-  for (size_t i = 0; i < res.size(); ++i) {
-    int64_t o = 0;
-    for (size_t d = 0; d < r; ++d) o += idx[d] * stride[d];
-    res[i] = o;
-    for (size_t d = r; d-- > 0;) {
-      if (++idx[d] < out[d]) break;
-      idx[d] = 0;
-    }
-  }
-  return res;
-}
-
-void copy_elem(Tensor& dst, int64_t di, const Tensor& src, int64_t si) {
-  size_t es = dtype_size(src.dtype());
-  std::memcpy(static_cast<uint8_t*>(dst.raw()) + di * static_cast<int64_t>(es),
-              static_cast<const uint8_t*>(src.raw()) + si * static_cast<int64_t>(es), es);
-}
-
-std::vector<int64_t> row_major_strides(const Shape& s) {
-  std::vector<int64_t> st(s.size(), 1);
-  for (size_t d = s.size(); d-- > 1;) st[d - 1] = st[d] * s[d];
-  return st;
 }
 
 // ---- the importer ----------------------------------------------------------
@@ -261,8 +72,6 @@ class Importer {
   }
 
   // Values
-  Tensor tensor_from_proto(const onnx::TensorProto& t, const std::string& what) const;
-  DType dtype_from_onnx(int32_t t, const std::string& what) const;
   int input_id(const NodeCtx& n, size_t i) const;  // -1 when absent
   const Value& in_val(const NodeCtx& n, size_t i) const;
   const Tensor& const_in(const NodeCtx& n, size_t i, const char* what) const;
@@ -308,104 +117,6 @@ class Importer {
   std::map<std::string, std::string> poison_;  // outputs we do not produce
   int unique_ = 0;
 };
-
-// -- tensors
-
-DType Importer::dtype_from_onnx(int32_t t, const std::string& what) const {
-  switch (t) {
-    case onnx::TensorProto_DataType_FLOAT:
-      return DType::F32;
-    case onnx::TensorProto_DataType_DOUBLE:
-      return DType::F32;
-    case onnx::TensorProto_DataType_FLOAT16:
-      return DType::F16;
-    case onnx::TensorProto_DataType_INT8:
-      return DType::I8;
-    case onnx::TensorProto_DataType_UINT8:
-      return DType::U8;
-    case onnx::TensorProto_DataType_INT16:
-    case onnx::TensorProto_DataType_UINT16:
-    case onnx::TensorProto_DataType_INT32:
-      return DType::I32;
-    case onnx::TensorProto_DataType_INT64:
-      return DType::I64;
-    case onnx::TensorProto_DataType_BOOL:
-      return DType::Bool;
-    default:
-      err(what, ": unsupported data type ", t);
-  }
-}
-
-Tensor Importer::tensor_from_proto(const onnx::TensorProto& t, const std::string& what) const {
-  if (t.data_location() == onnx::TensorProto_DataLocation_EXTERNAL || t.external_data_size() > 0)
-    err(what, ": tensors with external data are not supported (save the model as one file)");
-  if (t.has_segment()) err(what, ": segmented tensors are not supported");
-  Shape shape;
-  int64_t n = 1;
-  for (int64_t d : t.dims()) {
-    if (d < 0 || (d > 0 && n > kMaxElements / d)) err(what, ": invalid or too large dimensions");
-    shape.push_back(d);
-    n *= d;
-  }
-  const int32_t ot = t.data_type();
-  DType dt = dtype_from_onnx(ot, what);
-  const std::string& raw = t.raw_data();
-  const bool is_double = ot == onnx::TensorProto_DataType_DOUBLE;
-  const bool is_16 =
-      ot == onnx::TensorProto_DataType_INT16 || ot == onnx::TensorProto_DataType_UINT16;
-  // Check the stored size before allocating anything.
-  const size_t es = is_double ? 8 : is_16 ? 2 : dtype_size(dt);
-  if (t.has_raw_data() && raw.size() != static_cast<size_t>(n) * es)
-    err(what, ": raw data has ", raw.size(), " bytes, ", shape_str(shape), " of ", dtype_name(dt),
-        " needs ", static_cast<size_t>(n) * es);
-  if (!t.has_raw_data()) {
-    int stored = ot == onnx::TensorProto_DataType_FLOAT    ? t.float_data_size()
-                 : ot == onnx::TensorProto_DataType_DOUBLE ? t.double_data_size()
-                 : ot == onnx::TensorProto_DataType_INT64  ? t.int64_data_size()
-                                                           : t.int32_data_size();
-    if (stored != n) err(what, ": has ", stored, " values, shape ", shape_str(shape), " needs ", n);
-  }
-  Tensor out(dt, shape);
-  if (t.has_raw_data()) {
-    for (int64_t i = 0; i < n; ++i) {
-      const char* p = raw.data() + i * static_cast<int64_t>(es);
-      if (is_double) {
-        double v;
-        std::memcpy(&v, p, 8);
-        store(out, i, v);
-      } else if (ot == onnx::TensorProto_DataType_INT16) {
-        int16_t v;
-        std::memcpy(&v, p, 2);
-        store_i(out, i, v);
-      } else if (ot == onnx::TensorProto_DataType_UINT16) {
-        uint16_t v;
-        std::memcpy(&v, p, 2);
-        store_i(out, i, v);
-      } else {
-        std::memcpy(static_cast<uint8_t*>(out.raw()) + i * static_cast<int64_t>(es), p, es);
-      }
-    }
-    return out;
-  }
-  switch (ot) {
-    case onnx::TensorProto_DataType_FLOAT:
-      for (int64_t i = 0; i < n; ++i) out.data<float>()[i] = t.float_data(static_cast<int>(i));
-      break;
-    case onnx::TensorProto_DataType_DOUBLE:
-      for (int64_t i = 0; i < n; ++i) store(out, i, t.double_data(static_cast<int>(i)));
-      break;
-    case onnx::TensorProto_DataType_INT64:
-      for (int64_t i = 0; i < n; ++i) out.data<int64_t>()[i] = t.int64_data(static_cast<int>(i));
-      break;
-    case onnx::TensorProto_DataType_FLOAT16:
-      for (int64_t i = 0; i < n; ++i)
-        out.data<uint16_t>()[i] = static_cast<uint16_t>(t.int32_data(static_cast<int>(i)));
-      break;
-    default:  // int8/uint8/int16/uint16/int32/bool live in int32_data
-      for (int64_t i = 0; i < n; ++i) store_i(out, i, t.int32_data(static_cast<int>(i)));
-  }
-  return out;
-}
 
 // -- values
 
@@ -462,7 +173,7 @@ std::string Importer::out_name(const NodeCtx& n) const {
 }
 
 void Importer::set_const_output(const NodeCtx& n, size_t i, Tensor t) {
-  if (t.numel() > kMaxElements) nerr(n, "constant result is too large");
+  if (t.numel() > kMaxImportElements) nerr(n, "constant result is too large");
   std::string nm =
       i < static_cast<size_t>(n.p->output_size()) ? n.p->output(static_cast<int>(i)) : "";
   bind_output(n, i, g_.add_constant(nm.empty() ? n.name + ":" + std::to_string(i) : nm, t));
@@ -524,8 +235,8 @@ void Importer::import_inputs(const onnx::GraphProto& gp) {
   for (const auto& init : gp.initializer()) {
     if (init.name().empty()) err("an initializer has no name");
     if (ids_.count(init.name())) err("initializer '", init.name(), "' is defined twice");
-    ids_[init.name()] =
-        g_.add_constant(init.name(), tensor_from_proto(init, "initializer '" + init.name() + "'"));
+    ids_[init.name()] = g_.add_constant(
+        init.name(), tensor_from_onnx(init, src_ + ": initializer '" + init.name() + "'"));
   }
   for (const auto& in : gp.input()) {
     if (ids_.count(in.name())) continue;  // an initializer listed as input: a constant
@@ -558,8 +269,8 @@ void Importer::import_inputs(const onnx::GraphProto& gp) {
       }
     }
     for (int64_t d : shape)
-      if (d <= 0 || d > kMaxElements) err(what, ": invalid dimension in ", shape_str(shape));
-    if (too_large(shape)) err(what, ": shape ", shape_str(shape), " is too large");
+      if (d <= 0 || d > kMaxImportElements) err(what, ": invalid dimension in ", shape_str(shape));
+    if (too_large_for_import(shape)) err(what, ": shape ", shape_str(shape), " is too large");
     int id = new_value(in.name(), DType::F32, shape);
     ids_[in.name()] = id;
     g_.inputs.push_back(id);
@@ -589,7 +300,7 @@ int Importer::emit(const NodeCtx& n, const std::string& op, std::vector<int> inp
   int out = new_value(out_name, dt, std::move(resolved_shape));
   node.outputs = {out};
   Shape s = infer_node_shapes(g_, node).at(0);
-  if (too_large(s)) nerr(n, "output shape ", shape_str(s), " is too large");
+  if (too_large_for_import(s)) nerr(n, "output shape ", shape_str(s), " is too large");
   g_.values[static_cast<size_t>(out)].shape = s;
   bool foldable = op != "BatchNormalization" && op != "Pad";  // importer-internal ops
   for (int i : node.inputs)
@@ -640,7 +351,7 @@ Shape Importer::resolve_reshape(const NodeCtx& n, const Shape& in, const std::ve
       nerr(n, "invalid target shape ", shape_str(spec));
     } else {
       known *= d;
-      if (known > kMaxElements) nerr(n, "invalid target shape ", shape_str(spec));
+      if (known > kMaxImportElements) nerr(n, "invalid target shape ", shape_str(spec));
     }
     out.push_back(d);
   }
@@ -904,7 +615,7 @@ void Importer::convert(const NodeCtx& n) {
     if (to != onnx::TensorProto_DataType_FLOAT || in_val(n, 0).dtype != DType::F32)
       nerr(n, "cast of a non-constant tensor to type ", to, " is not supported");
     emit_output(n, "Identity", {x_id()});
-  } else if (is_const_eval_op(op)) {
+  } else if (is_foldable_onnx_op(op)) {
     nerr(n, "supported only on constant inputs (its result must fold to a constant)");
   } else {
     nerr(n, "unsupported operator");
@@ -980,13 +691,14 @@ void Importer::convert_resize(const NodeCtx& n) {
     if (out.size() != s.size())
       nerr(n, "sizes has ", out.size(), " values for input ", shape_str(s));
     for (size_t i = 0; i < s.size(); ++i) {
-      if (out[i] <= 0 || out[i] > kMaxElements) nerr(n, "invalid output size ", shape_str(out));
+      if (out[i] <= 0 || out[i] > kMaxImportElements)
+        nerr(n, "invalid output size ", shape_str(out));
       scales.push_back(static_cast<float>(static_cast<double>(out[i]) / static_cast<double>(s[i])));
     }
   }
   for (int64_t d : out)
     if (d <= 0) nerr(n, "output shape ", shape_str(out), " is empty");
-  if (too_large(out)) nerr(n, "output shape ", shape_str(out), " is too large");
+  if (too_large_for_import(out)) nerr(n, "output shape ", shape_str(out), " is too large");
   if (legacy) {
     bool down = false;
     for (float f : scales) down = down || f < 1.f;
@@ -1013,8 +725,9 @@ void Importer::convert_resize(const NodeCtx& n) {
   emit_output(n, "Resize", {input_id(n, 0)}, a, out);
 }
 
-// Evaluates shape computations and arithmetic over constants (any dtype).
-// Returns false when the node is not of that kind or an input is not constant.
+// Turns Constant, Shape and Size into constants, and evaluates the ops of
+// onnx_fold.h when all their inputs are constant. Returns false when the
+// node is not of that kind or an input is not constant.
 bool Importer::eval_constant(const NodeCtx& n) {
   const std::string& op = n.op;
   if (op == "Constant") {
@@ -1022,7 +735,7 @@ bool Importer::eval_constant(const NodeCtx& n) {
     if (attrs.size() != 1) nerr(n, "expects exactly one attribute");
     const auto& a = attrs[0];
     if (a.name() == "value")
-      set_const_output(n, 0, tensor_from_proto(a.t(), "node '" + n.name + "' value"));
+      set_const_output(n, 0, tensor_from_onnx(a.t(), src_ + ": node '" + n.name + "' value"));
     else if (a.name() == "value_float")
       set_const_output(n, 0, Tensor::from_floats({}, {a.f()}));
     else if (a.name() == "value_floats")
@@ -1053,273 +766,19 @@ bool Importer::eval_constant(const NodeCtx& n) {
     set_const_output(n, 0, Tensor::from_int64s({static_cast<int64_t>(part.size())}, part));
     return true;
   }
-  if (!is_const_eval_op(op)) return false;
-  if (!all_const(n)) return false;
-  auto in = [&](size_t i) -> const Tensor& { return const_in(n, i, "input"); };
-
-  auto bin = binary_const_ops().find(op);
-  if (bin != binary_const_ops().end() || op == "Where") {
-    const bool where = op == "Where";
-    const Tensor& a = in(where ? 1 : 0);
-    const Tensor& b = in(where ? 2 : 1);
-    if (a.dtype() != b.dtype()) nerr(n, "inputs have different types");
-    const std::string prefix = src_ + ": node '" + n.name + "' (" + op + "): ";
-    Shape out = broadcast_shapes(a.shape(), b.shape(), prefix);
-    if (where) out = broadcast_shapes(out, in(0).shape(), prefix);
-    if (too_large(out)) nerr(n, "result is too large");
-    const std::vector<int64_t> oa = broadcast_offsets(a.shape(), out);
-    const std::vector<int64_t> ob = broadcast_offsets(b.shape(), out);
-    if (where) {
-      const Tensor& cond = in(0);
-      const std::vector<int64_t> oc = broadcast_offsets(cond.shape(), out);
-      Tensor r(a.dtype(), out);
-      for (size_t i = 0; i < oa.size(); ++i) {
-        const int64_t k = static_cast<int64_t>(i);
-        if (cond.at_i64(oc[i]))
-          copy_elem(r, k, a, oa[i]);
-        else
-          copy_elem(r, k, b, ob[i]);
-      }
-      set_const_output(n, 0, r);
-      return true;
-    }
-    const BinaryFn& fn = bin->second;
-    const bool fl = is_float(a.dtype());
-    if (fl ? !fn.f : !fn.i) nerr(n, "not defined for ", dtype_name(a.dtype()));
-    Tensor r(fn.compare ? DType::Bool : a.dtype(), out);
-    for (size_t i = 0; i < oa.size(); ++i) {
-      const int64_t k = static_cast<int64_t>(i);
-      if (fl) {
-        double v = fn.f(a.at_f64(oa[i]), b.at_f64(ob[i]));
-        if (!fn.compare && a.dtype() == DType::F32) v = to_float(v);  // float arithmetic
-        store(r, k, v);
-      } else {
-        const int64_t y = b.at_i64(ob[i]);
-        if ((op == "Div" || op == "Mod") && y == 0) nerr(n, "integer division by zero");
-        store_i(r, k, fn.i(a.at_i64(oa[i]), y));
-      }
-    }
-    set_const_output(n, 0, r);
-    return true;
+  if (!is_foldable_onnx_op(op) || !all_const(n)) return false;
+  if (op == "Dropout")
+    for (int i = 1; i < n.p->output_size(); ++i)
+      if (!n.p->output(i).empty()) poison_[n.p->output(i)] = "Dropout mask is not supported";
+  std::vector<const Tensor*> ins;
+  for (int i = 0; i < n.p->input_size(); ++i) {
+    int id = input_id(n, static_cast<size_t>(i));
+    ins.push_back(id < 0 ? nullptr : &g_.values[static_cast<size_t>(id)].constant);
   }
-  auto un = unary_const_ops().find(op);
-  if (un != unary_const_ops().end()) {
-    const Tensor& a = in(0);
-    const bool fl = is_float(a.dtype());
-    if (fl ? !un->second.f : !un->second.i) nerr(n, "not defined for ", dtype_name(a.dtype()));
-    Tensor r(op == "Not" ? DType::Bool : a.dtype(), a.shape());
-    for (int64_t i = 0; i < a.numel(); ++i) {
-      if (fl)
-        store(r, i, un->second.f(a.at_f64(i)));
-      else
-        store_i(r, i, un->second.i(a.at_i64(i)));
-    }
-    set_const_output(n, 0, r);
-    return true;
-  }
-  if (op == "Identity" || op == "Dropout") {
-    if (op == "Dropout")
-      for (int i = 1; i < n.p->output_size(); ++i)
-        if (!n.p->output(i).empty()) poison_[n.p->output(i)] = "Dropout mask is not supported";
-    set_const_output(n, 0, in(0));
-    return true;
-  }
-  if (op == "Cast") {
-    const Tensor& a = in(0);
-    DType to =
-        dtype_from_onnx(static_cast<int32_t>(attr_i(n, "to", 0)), "node '" + n.name + "' (Cast)");
-    Tensor r(to, a.shape());
-    for (int64_t i = 0; i < a.numel(); ++i) {
-      if (is_float(a.dtype()))
-        store(r, i, is_float(to) ? a.at_f64(i) : std::trunc(a.at_f64(i)));
-      else
-        store_i(r, i, a.at_i64(i));
-    }
-    set_const_output(n, 0, r);
-    return true;
-  }
-  if (op == "Gather") {
-    const Tensor& d = in(0);
-    const Tensor& idx = in(1);
-    const int64_t r = static_cast<int64_t>(d.shape().size());
-    int64_t axis = attr_i(n, "axis", 0);
-    if (axis < 0) axis += r;
-    if (axis < 0 || axis >= r) nerr(n, "axis out of range");
-    const Shape& ds = d.shape();
-    Shape out(ds.begin(), ds.begin() + axis);
-    out.insert(out.end(), idx.shape().begin(), idx.shape().end());
-    out.insert(out.end(), ds.begin() + axis + 1, ds.end());
-    int64_t outer = 1, inner = 1, dim = ds[static_cast<size_t>(axis)];
-    for (int64_t i = 0; i < axis; ++i) outer *= ds[static_cast<size_t>(i)];
-    for (int64_t i = axis + 1; i < r; ++i) inner *= ds[static_cast<size_t>(i)];
-    Tensor res(d.dtype(), out);
-    const int64_t ni = idx.numel();
-    for (int64_t o = 0; o < outer; ++o)
-      for (int64_t j = 0; j < ni; ++j) {
-        int64_t k = idx.at_i64(j);
-        if (k < 0) k += dim;
-        if (k < 0 || k >= dim)
-          nerr(n, "index ", idx.at_i64(j), " out of range for dimension ", dim);
-        for (int64_t e = 0; e < inner; ++e)
-          copy_elem(res, (o * ni + j) * inner + e, d, (o * dim + k) * inner + e);
-      }
-    set_const_output(n, 0, res);
-    return true;
-  }
-  if (op == "Concat") {
-    const Tensor& first = in(0);
-    const int64_t r = static_cast<int64_t>(first.shape().size());
-    int64_t axis = attr_i(n, "axis", 0);
-    if (axis < 0) axis += r;
-    if (axis < 0 || axis >= r) nerr(n, "axis out of range");
-    Shape out = first.shape();
-    out[static_cast<size_t>(axis)] = 0;
-    for (int i = 0; i < n.p->input_size(); ++i) {
-      const Tensor& t = in(static_cast<size_t>(i));
-      if (t.dtype() != first.dtype() || t.shape().size() != out.size())
-        nerr(n, "inputs differ in type or rank");
-      for (size_t d = 0; d < out.size(); ++d)
-        if (static_cast<int64_t>(d) != axis && t.shape()[d] != out[d])
-          nerr(n, "input shapes differ off the axis");
-      out[static_cast<size_t>(axis)] += t.shape()[static_cast<size_t>(axis)];
-    }
-    int64_t outer = 1;
-    for (int64_t i = 0; i < axis; ++i) outer *= out[static_cast<size_t>(i)];
-    Tensor res(first.dtype(), out);
-    int64_t pos = 0;
-    for (int64_t o = 0; o < outer; ++o)
-      for (int i = 0; i < n.p->input_size(); ++i) {
-        const Tensor& t = in(static_cast<size_t>(i));
-        int64_t chunk = outer ? t.numel() / outer : 0;
-        for (int64_t e = 0; e < chunk; ++e) copy_elem(res, pos++, t, o * chunk + e);
-      }
-    set_const_output(n, 0, res);
-    return true;
-  }
-  if (op == "Transpose" || op == "Slice" || op == "Expand") {
-    // All three read the input at base + sum(idx[d] * stride[d]).
-    const Tensor& a = in(0);
-    const Shape& s = a.shape();
-    const size_t r = s.size();
-    std::vector<int64_t> st = row_major_strides(s);
-    Shape out;
-    std::vector<int64_t> ost;
-    int64_t base = 0;
-    if (op == "Transpose") {
-      std::vector<int64_t> perm;
-      for (size_t i = r; i-- > 0;) perm.push_back(static_cast<int64_t>(i));
-      perm = attr_ints(n, "perm", perm);
-      if (perm.size() != r) nerr(n, "perm has the wrong length");
-      std::vector<bool> used(r, false);
-      for (int64_t p : perm) {
-        if (p < 0 || p >= static_cast<int64_t>(r) || used[static_cast<size_t>(p)])
-          nerr(n, "invalid perm");
-        used[static_cast<size_t>(p)] = true;
-        out.push_back(s[static_cast<size_t>(p)]);
-        ost.push_back(st[static_cast<size_t>(p)]);
-      }
-    } else if (op == "Expand") {
-      out = broadcast_shapes(s, in(1).to_int64s(), src_ + ": node '" + n.name + "' (Expand): ");
-      if (too_large(out)) nerr(n, "result is too large");
-      ost.assign(out.size(), 0);
-      for (size_t d = 0; d < r; ++d)
-        if (s[d] != 1) ost[out.size() - r + d] = st[d];
-    } else {
-      std::vector<int64_t> starts, ends, axes, steps;
-      if (opset_ < 10) {
-        starts = attr_ints(n, "starts", {});
-        ends = attr_ints(n, "ends", {});
-        axes = attr_ints(n, "axes", {});
-      } else {
-        starts = in(1).to_int64s();
-        ends = in(2).to_int64s();
-        if (input_id(n, 3) >= 0) axes = in(3).to_int64s();
-        if (input_id(n, 4) >= 0) steps = in(4).to_int64s();
-      }
-      if (axes.empty())
-        for (size_t i = 0; i < starts.size(); ++i) axes.push_back(static_cast<int64_t>(i));
-      if (steps.empty()) steps.assign(starts.size(), 1);
-      if (ends.size() != starts.size() || axes.size() != starts.size() ||
-          steps.size() != starts.size())
-        nerr(n, "starts, ends, axes and steps differ in length");
-      out = s;
-      ost = st;
-      for (size_t i = 0; i < starts.size(); ++i) {
-        int64_t ax = axes[i] < 0 ? axes[i] + static_cast<int64_t>(r) : axes[i];
-        if (ax < 0 || ax >= static_cast<int64_t>(r)) nerr(n, "axis out of range");
-        const int64_t dim = s[static_cast<size_t>(ax)], step = steps[i];
-        if (step == 0) nerr(n, "step 0");
-        int64_t b = starts[i], e = ends[i];
-        if (b < 0) b += dim;
-        if (e < 0) e += dim;
-        int64_t cnt;
-        if (step == std::numeric_limits<int64_t>::min()) nerr(n, "invalid step");
-        if (dim == 0) {
-          cnt = 0;
-        } else if (step > 0) {
-          b = std::clamp<int64_t>(b, 0, dim);
-          e = std::clamp<int64_t>(e, 0, dim);
-          cnt = e > b ? (e - b - 1) / step + 1 : 0;
-        } else {
-          b = std::clamp<int64_t>(b, 0, dim - 1);
-          e = std::clamp<int64_t>(e, -1, dim - 1);
-          cnt = b > e ? (b - e - 1) / -step + 1 : 0;
-        }
-        out[static_cast<size_t>(ax)] = cnt;
-        ost[static_cast<size_t>(ax)] =
-            wrap_mul(st[static_cast<size_t>(ax)], step);  // unused if cnt <= 1
-        if (cnt > 0) base += b * st[static_cast<size_t>(ax)];
-      }
-    }
-    Tensor res(a.dtype(), out);
-    std::vector<int64_t> idx(out.size(), 0);
-    for (int64_t i = 0; i < res.numel(); ++i) {
-      int64_t off = base;
-      for (size_t d = 0; d < out.size(); ++d) off += idx[d] * ost[d];
-      copy_elem(res, i, a, off);
-      for (size_t d = out.size(); d-- > 0;) {
-        if (++idx[d] < out[d]) break;
-        idx[d] = 0;
-      }
-    }
-    set_const_output(n, 0, res);
-    return true;
-  }
-  if (op == "ConstantOfShape") {
-    Shape s = in(0).to_int64s();
-    int64_t total = 1;
-    for (int64_t d : s) {
-      if (d < 0 || (d > 0 && total > kMaxElements / d)) nerr(n, "invalid or too large shape");
-      total *= d;
-    }
-    Tensor fillv = Tensor::from_floats({1}, {0.f});
-    if (const auto* a = attr(n, "value"))
-      fillv = tensor_from_proto(a->t(), "node '" + n.name + "' value");
-    if (fillv.numel() != 1) nerr(n, "value must have one element");
-    Tensor res(fillv.dtype(), s);
-    for (int64_t i = 0; i < res.numel(); ++i) copy_elem(res, i, fillv, 0);
-    set_const_output(n, 0, res);
-    return true;
-  }
-  if (op == "Range") {
-    const Tensor &a = in(0), &b = in(1), &c = in(2);
-    if (a.numel() != 1 || b.numel() != 1 || c.numel() != 1)
-      nerr(n, "start, limit and delta must be scalars");
-    double start = a.at_f64(0), limit = b.at_f64(0), delta = c.at_f64(0);
-    if (delta == 0) nerr(n, "delta is 0");
-    double cnt = std::max(0.0, std::ceil((limit - start) / delta));
-    if (!(cnt <= static_cast<double>(kMaxElements))) nerr(n, "result is too large");
-    Tensor res(a.dtype(), {static_cast<int64_t>(cnt)});
-    for (int64_t i = 0; i < res.numel(); ++i) {
-      if (is_float(a.dtype()))
-        store(res, i, start + static_cast<double>(i) * delta);
-      else
-        store_i(res, i, wrap_add(a.at_i64(0), wrap_mul(i, c.at_i64(0))));
-    }
-    set_const_output(n, 0, res);
-    return true;
-  }
-  return false;
+  std::optional<Tensor> r = fold_onnx_node(*n.p, ins, opset_, src_, n.name);
+  if (!r) return false;
+  set_const_output(n, 0, std::move(*r));
+  return true;
 }
 
 void Importer::finish_outputs(const onnx::GraphProto& gp) {
