@@ -1,5 +1,5 @@
 // nms.cpp: candidate selection and greedy NMS (see nms.h).
-// Depends on the standard library and error.h only.
+// Depends on the standard library, error.h and fast_math.h only.
 #include "runtime/nms.h"
 
 #include <climits>
@@ -7,11 +7,13 @@
 #include <cstring>
 
 #include "runtime/error.h"
+#include "runtime/fast_math.h"
 
 namespace vedge {
 namespace {
 
 using detail::comes_first;
+using fast_exp::exp_nonpositive;
 
 inline void push(std::vector<Candidate>& out, float score, int64_t anchor, int c) {
   Candidate k;
@@ -19,31 +21,6 @@ inline void push(std::vector<Candidate>& out, float score, int64_t anchor, int c
   k.anchor = static_cast<int32_t>(anchor);
   k.class_id = c;
   out.push_back(k);
-}
-
-// exp(x) for x <= 0 with ~1e-7 relative error, written so that loops over it
-// vectorize without -ffast-math: the clamp at -87 compares the bits (for
-// x <= 0 a larger magnitude has larger bits; a float compare would keep GCC
-// from if-converting), round-to-nearest by the 1.5*2^23 trick, Cody-Waite
-// reduction, degree-6 Taylor polynomial, exponent built in the float's bits.
-inline float exp_nonpositive(float x) {
-  uint32_t xb;
-  std::memcpy(&xb, &x, 4);
-  xb = xb < 0xC2AE0000u ? xb : 0xC2AE0000u;  // 0xC2AE0000 = -87.0f
-  std::memcpy(&x, &xb, 4);
-  const float n = (x * 1.44269504f + 12582912.f) - 12582912.f;
-  const float y = (x - n * 0.693359375f) + n * 2.12194440e-4f;
-  float p = 1.f / 720;
-  p = p * y + 1.f / 120;
-  p = p * y + 1.f / 24;
-  p = p * y + 1.f / 6;
-  p = p * y + 0.5f;
-  p = p * y + 1.f;
-  p = p * y + 1.f;
-  const int32_t bits = (static_cast<int32_t>(n) + 127) << 23;
-  float scale;
-  std::memcpy(&scale, &bits, 4);
-  return p * scale;
 }
 
 // Largest of n floats (-inf when n == 0). Compares order-preserving integer

@@ -7,66 +7,26 @@
 // loop runs over contiguous channels. XNNPACK's resize is not used: its
 // coordinate arithmetic differs from the ONNX formulas, and the channel loop
 // here is the same work.
-// Depends on runtime/ops/xnn_util.h and ops/ref.h.
+// Attribute parsing and taps: ops/resize_common.h (shared with the reference).
+// Depends on runtime/ops/xnn_util.h, ops/ref.h and ops/resize_common.h.
 #include <cmath>
 #include <cstring>
 #include <vector>
 
 #include "runtime/error.h"
 #include "runtime/ops/ref.h"
+#include "runtime/ops/resize_common.h"
 #include "runtime/ops/xnn_util.h"
 
 namespace vedge {
 namespace {
 
-struct Tap {
-  int64_t i0, i1;
-  float l;  // y = (1 - l) * x[i0] + l * x[i1]
-};
-
-std::vector<Tap> axis_taps(int64_t in, int64_t out, float scale, const std::string& ctm, bool linear,
-                           const std::string& nearest_mode) {
-  std::vector<Tap> taps(static_cast<size_t>(out));
-  const float hi = static_cast<float>(in - 1);
-  for (int64_t o = 0; o < out; ++o) {
-    const float x = static_cast<float>(o);
-    float c;
-    if (ctm == "half_pixel")
-      c = (x + 0.5f) / scale - 0.5f;
-    else if (ctm == "asymmetric")
-      c = x / scale;
-    else if (ctm == "align_corners")
-      c = out == 1 ? 0.f : x * hi / static_cast<float>(out - 1);
-    else if (ctm == "pytorch_half_pixel")
-      c = out > 1 ? (x + 0.5f) / scale - 0.5f : 0.f;
-    else
-      c = (x + 0.5f) / scale;  // tf_half_pixel_for_nn
-    if (linear) {
-      c = std::min(std::max(c, 0.f), hi);
-      const int64_t i0 = static_cast<int64_t>(std::floor(c));
-      taps[o] = {i0, std::min(i0 + 1, in - 1), c - static_cast<float>(i0)};
-      continue;
-    }
-    const float fl = std::floor(c);
-    float r;
-    if (nearest_mode == "floor")
-      r = fl;
-    else if (nearest_mode == "ceil")
-      r = std::ceil(c);
-    else if (c == fl + 0.5f)
-      r = nearest_mode == "round_prefer_ceil" ? fl + 1.f : fl;
-    else
-      r = std::round(c);
-    const int64_t i = static_cast<int64_t>(std::min(std::max(r, 0.f), hi));
-    taps[o] = {i, i, 0.f};
-  }
-  return taps;
-}
+using ref::ResizeTap;
 
 class NhwcResizeKernel : public Kernel {
  public:
-  NhwcResizeKernel(const TensorRef& x, const TensorRef& y, std::vector<Tap> rows, std::vector<Tap> cols,
-                   bool linear)
+  NhwcResizeKernel(const TensorRef& x, const TensorRef& y, std::vector<ResizeTap> rows,
+                   std::vector<ResizeTap> cols, bool linear)
       : x_(x.ptr<const float>()),
         y_(y.ptr<float>()),
         N_(x.shape[0]),
@@ -90,13 +50,13 @@ class NhwcResizeKernel : public Kernel {
 
  private:
   void row(int64_t n, int64_t oh) const {
-    const Tap& r = rows_[oh];
+    const ResizeTap& r = rows_[oh];
     const float* x0 = x_ + (n * IH_ + r.i0) * IW_ * px_;
     const float* x1 = x_ + (n * IH_ + r.i1) * IW_ * px_;
     float* y = y_ + (n * OH_ + oh) * OW_ * py_;
     const float ly = r.l;
     for (int64_t ow = 0; ow < OW_; ++ow, y += py_) {
-      const Tap& c = cols_[ow];
+      const ResizeTap& c = cols_[ow];
       if (!linear_) {
         std::memcpy(y, x0 + c.i0 * px_, static_cast<size_t>(C_) * sizeof(float));
         continue;
@@ -117,7 +77,7 @@ class NhwcResizeKernel : public Kernel {
   const float* x_;
   float* y_;
   int64_t N_, C_, IH_, IW_, OH_, OW_, px_, py_;
-  std::vector<Tap> rows_, cols_;
+  std::vector<ResizeTap> rows_, cols_;
   bool linear_;
 };
 
@@ -134,28 +94,17 @@ std::unique_ptr<Kernel> make_fast_resize(const KernelArgs& a) {
   VEDGE_CHECK(x.shape[0] == y.shape[0] && x.shape[1] == y.shape[1], "only H and W may be resized, output ",
               shape_str(y.shape), " vs input ", shape_str(x.shape));
   const Attrs& at = a.node->attrs;
-  const std::string mode = at.get_s("mode", "nearest");
-  const std::string ctm = at.get_s("coordinate_transformation_mode", "half_pixel");
-  const std::string nm = at.get_s("nearest_mode", "round_prefer_floor");
-  VEDGE_CHECK(mode == "nearest" || mode == "linear", "unsupported mode '", mode, "'");
-  VEDGE_CHECK(ctm == "half_pixel" || ctm == "asymmetric" || ctm == "align_corners" ||
-                  ctm == "pytorch_half_pixel" || ctm == "tf_half_pixel_for_nn",
-              "unsupported coordinate_transformation_mode '", ctm, "'");
-  VEDGE_CHECK(nm == "round_prefer_floor" || nm == "round_prefer_ceil" || nm == "floor" || nm == "ceil",
-              "unsupported nearest_mode '", nm, "'");
-  VEDGE_CHECK(at.get_i("antialias", 0) == 0, "antialias is not supported");
+  const ref::ResizeParams p = ref::parse_resize(at);
   const int64_t ih = x.shape[2], iw = x.shape[3], oh = y.shape[2], ow = y.shape[3];
   VEDGE_CHECK((ih > 0 && iw > 0) || oh * ow == 0, "cannot resize empty input ", shape_str(x.shape));
-  std::vector<Tap> rows, cols;
+  std::vector<ResizeTap> rows, cols;
   if (oh * ow > 0 && ih * iw > 0) {
-    const float sh = at.get_f("scale_h", static_cast<float>(oh) / static_cast<float>(ih));
-    const float sw = at.get_f("scale_w", static_cast<float>(ow) / static_cast<float>(iw));
-    VEDGE_CHECK(sh > 0.f && sw > 0.f && std::isfinite(sh) && std::isfinite(sw),
-                "scales must be positive, are ", sh, " and ", sw);
-    rows = axis_taps(ih, oh, sh, ctm, mode == "linear", nm);
-    cols = axis_taps(iw, ow, sw, ctm, mode == "linear", nm);
+    float sh, sw;
+    ref::resize_scales(at, ih, iw, oh, ow, sh, sw);
+    rows = ref::resize_taps(ih, oh, sh, p);
+    cols = ref::resize_taps(iw, ow, sw, p);
   }
-  return std::make_unique<NhwcResizeKernel>(x, y, std::move(rows), std::move(cols), mode == "linear");
+  return std::make_unique<NhwcResizeKernel>(x, y, std::move(rows), std::move(cols), p.linear);
 }
 
 }  // namespace vedge

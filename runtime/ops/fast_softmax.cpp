@@ -1,51 +1,33 @@
 // fast_softmax.cpp: fast Softmax (F32, plain tensors) along any axis, seen
 // as [outer, len, inner]: y = exp(x - max) / sum(exp(x - max)), with exp as
-// a Cody-Waite + degree-6 polynomial (about 1 ulp) on 4-lane vectors, along
+// a Cody-Waite + degree-6 polynomial (about 1 ulp) on 8-lane vectors, along
 // the row when inner == 1 and across `inner` otherwise. Written by hand
 // because XNNPACK's softmax_nc (2022) is slower here, most of all on the
 // short rows of detector scores ([N, anchors, 2]).
-// Depends on runtime/ops/xnn_util.h (parallel_for) and ops/ref.h.
+// Depends on runtime/ops/xnn_util.h (parallel_for), ops/ref.h and
+// runtime/fast_math.h (exp8).
 #include <cstdint>
 #include <cstring>
 
 #include "runtime/error.h"
+#include "runtime/fast_math.h"
 #include "runtime/ops/ref.h"
 #include "runtime/ops/xnn_util.h"
 
 namespace vedge {
 namespace {
 
-// y = exp(y) for y <= 0 (inputs are x - max), about 1 ulp; values below
-// -87 (the float range) give exp(-87). Eight lanes at a time with the
-// compiler's portable vector extension (NEON/SSE pairs, native AVX2 in the
-// x86 clone below): range reduction y = n*ln2 + r (ln2 split in two),
-// degree-6 polynomial on r, 2^n built in the exponent bits.
-typedef float F8 __attribute__((vector_size(32)));
-typedef int32_t I8 __attribute__((vector_size(32)));
+using fast_exp::exp8;
+using fast_exp::F8;
 
+// y = exp(y) for y <= 0 (inputs are x - max), about 1 ulp; values below -87
+// (the float range) give exp(-87). Eight lanes at a time (fast_math.h), in
+// native AVX2 in the x86 clone.
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 #define VEDGE_X86_CLONES __attribute__((target_clones("avx2", "default")))
 #else
 #define VEDGE_X86_CLONES
 #endif
-
-inline void exp8(F8& x) {  // by reference: no vector-ABI dependence
-  x = x < -87.f ? F8{} - 87.f : x;
-  const F8 magic = F8{} + 12582912.f;  // 1.5 * 2^23: adding it rounds to an integer
-  const F8 k = (x * 1.44269504088896341f + magic) - magic;
-  const F8 r = x - k * 0.693145751953125f - k * 1.42860682030941723e-6f;
-  F8 p = F8{} + 1.f / 720.f;
-  p = p * r + 1.f / 120.f;
-  p = p * r + 1.f / 24.f;
-  p = p * r + 1.f / 6.f;
-  p = p * r + 0.5f;
-  p = p * r + 1.f;
-  p = p * r + 1.f;
-  const I8 bits = (__builtin_convertvector(k, I8) + 127) << 23;
-  F8 scale;
-  std::memcpy(&scale, &bits, sizeof(scale));
-  x = p * scale;
-}
 
 VEDGE_X86_CLONES void exp_inplace(float* y, int64_t n) {
   int64_t i = 0;

@@ -26,60 +26,14 @@
 // linear: clamp the coordinate to [0, in_len - 1], i0 = floor, i1 =
 // min(i0 + 1, in_len - 1), l = coord - i0 (equivalent to edge padding);
 // y = (1-ly)*((1-lx)*x[i0][j0] + lx*x[i0][j1]) + ly*((1-lx)*x[i1][j0] + lx*x[i1][j1]).
-// Depends on ops/ref.h only.
+// Attribute parsing and taps: ops/resize_common.h.
+// Depends on ops/ref.h and ops/resize_common.h only.
 #include "runtime/ops/ref.h"
+#include "runtime/ops/resize_common.h"
 
 namespace vedge {
 namespace ref {
 namespace {
-
-// Source taps of one output index along one axis: y = (1-l)*x[i0] + l*x[i1]
-// (nearest: i1 == i0, l == 0).
-struct Tap {
-  int64_t i0, i1;
-  float l;
-};
-
-std::vector<Tap> axis_taps(int64_t in, int64_t out, float scale, const std::string& ctm,
-                           bool linear, const std::string& nearest_mode) {
-  std::vector<Tap> taps;
-  for (int64_t o = 0; o < out; ++o) {
-    const float x = static_cast<float>(o);
-    float c;
-    if (ctm == "half_pixel") {
-      c = (x + 0.5f) / scale - 0.5f;
-    } else if (ctm == "asymmetric") {
-      c = x / scale;
-    } else if (ctm == "align_corners") {
-      c = out == 1 ? 0.f : x * static_cast<float>(in - 1) / static_cast<float>(out - 1);
-    } else if (ctm == "pytorch_half_pixel") {
-      c = out > 1 ? (x + 0.5f) / scale - 0.5f : 0.f;
-    } else {  // tf_half_pixel_for_nn, validated by the caller
-      c = (x + 0.5f) / scale;
-    }
-    const float hi = static_cast<float>(in - 1);
-    if (linear) {
-      c = std::min(std::max(c, 0.f), hi);
-      const int64_t i0 = static_cast<int64_t>(std::floor(c));
-      taps.push_back({i0, std::min(i0 + 1, in - 1), c - static_cast<float>(i0)});
-      continue;
-    }
-    float r;
-    const float fl = std::floor(c);
-    if (nearest_mode == "floor") {
-      r = fl;
-    } else if (nearest_mode == "ceil") {
-      r = std::ceil(c);
-    } else if (c == fl + 0.5f) {  // exact tie
-      r = nearest_mode == "round_prefer_ceil" ? fl + 1.f : fl;
-    } else {
-      r = std::round(c);
-    }
-    const int64_t i = static_cast<int64_t>(std::min(std::max(r, 0.f), hi));
-    taps.push_back({i, i, 0.f});
-  }
-  return taps;
-}
 
 class ResizeKernel : public Kernel {
  public:
@@ -99,36 +53,23 @@ class ResizeKernel : public Kernel {
     VEDGE_CHECK((ih_ > 0 && iw_ > 0) || oh_ * ow_ == 0, "cannot resize empty input ",
                 shape_str(xs), " to ", shape_str(ys));
 
-    const std::string mode = at.get_s("mode", "nearest");
-    const std::string ctm = at.get_s("coordinate_transformation_mode", "half_pixel");
-    const std::string nm = at.get_s("nearest_mode", "round_prefer_floor");
-    VEDGE_CHECK(mode == "nearest" || mode == "linear", "unsupported mode '", mode, "'");
-    VEDGE_CHECK(ctm == "half_pixel" || ctm == "asymmetric" || ctm == "align_corners" ||
-                    ctm == "pytorch_half_pixel" || ctm == "tf_half_pixel_for_nn",
-                "unsupported coordinate_transformation_mode '", ctm, "'");
-    VEDGE_CHECK(nm == "round_prefer_floor" || nm == "round_prefer_ceil" || nm == "floor" ||
-                    nm == "ceil",
-                "unsupported nearest_mode '", nm, "'");
-    VEDGE_CHECK(at.get_i("antialias", 0) == 0, "antialias is not supported");
+    const ResizeParams p = parse_resize(at);
     if (oh_ * ow_ == 0 || planes_ == 0) return;
-    const float sh = at.get_f("scale_h", static_cast<float>(oh_) / static_cast<float>(ih_));
-    const float sw = at.get_f("scale_w", static_cast<float>(ow_) / static_cast<float>(iw_));
-    VEDGE_CHECK(sh > 0.f && sw > 0.f && std::isfinite(sh) && std::isfinite(sw),
-                "scales must be positive, are ", sh, " and ", sw);
-    const bool linear = mode == "linear";
-    nearest_ = !linear;
-    rows_ = axis_taps(ih_, oh_, sh, ctm, linear, nm);
-    cols_ = axis_taps(iw_, ow_, sw, ctm, linear, nm);
+    float sh, sw;
+    resize_scales(at, ih_, iw_, oh_, ow_, sh, sw);
+    nearest_ = !p.linear;
+    rows_ = resize_taps(ih_, oh_, sh, p);
+    cols_ = resize_taps(iw_, ow_, sw, p);
   }
 
   void run(ExecContext&) override {
     float* y = y_;
     for (int64_t p = 0; p < (rows_.empty() ? 0 : planes_); ++p) {
       const float* x = x_ + p * ih_ * iw_;
-      for (const Tap& r : rows_) {
+      for (const ResizeTap& r : rows_) {
         const float* x0 = x + r.i0 * iw_;
         const float* x1 = x + r.i1 * iw_;
-        for (const Tap& c : cols_) {
+        for (const ResizeTap& c : cols_) {
           if (nearest_) {
             *y++ = x0[c.i0];
             continue;
@@ -146,7 +87,7 @@ class ResizeKernel : public Kernel {
   float* y_;
   int64_t ih_ = 0, iw_ = 0, oh_ = 0, ow_ = 0, planes_ = 0;
   bool nearest_ = true;
-  std::vector<Tap> rows_, cols_;
+  std::vector<ResizeTap> rows_, cols_;
 };
 
 }  // namespace
