@@ -4,6 +4,7 @@
 // Depends on stb and runtime/error.h only.
 #include "runtime/image.h"
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <climits>
@@ -151,6 +152,47 @@ void check_jpeg_complete(const uint8_t* p, size_t n, const std::string& name) {
   fail(name, ": truncated JPEG image (", n, " bytes, no end-of-image marker)");
 }
 
+// Every Huffman table (DHT segment) may define at most 256 codes. stb does
+// not check this and writes past its 256-entry tables, so the tables are
+// checked here first, walking the markers the way a decoder meets them:
+// segments with a length are skipped, and after a start-of-scan the
+// entropy-coded data runs to the next FF that is not stuffing (FF 00) or a
+// restart marker (FF D0-D7).
+void check_jpeg_huffman_tables(const uint8_t* p, size_t n, const std::string& name) {
+  size_t i = 2;  // after SOI
+  while (i + 1 < n) {
+    if (p[i] != 0xff) {  // not at a marker: resynchronize like a decoder does
+      ++i;
+      continue;
+    }
+    uint8_t m = p[i + 1];
+    if (m == 0xff) {  // fill byte
+      ++i;
+      continue;
+    }
+    i += 2;
+    if (m == 0xd9) return;                                // end of image
+    if (m == 0x01 || m == 0xd8 || (m >= 0xd0 && m <= 0xd7)) continue;  // no length
+    if (i + 2 > n) return;
+    const size_t len = static_cast<size_t>(p[i]) << 8 | p[i + 1];
+    const size_t end = std::min(n, i + std::max<size_t>(len, 2));
+    if (m == 0xc4) {
+      for (size_t t = i + 2; t + 17 <= end;) {
+        size_t codes = 0;
+        for (int k = 1; k <= 16; ++k) codes += p[t + k];
+        if (codes > 256)
+          fail(name, ": corrupt JPEG image (Huffman table with ", codes, " codes, at most 256)");
+        t += 17 + codes;
+      }
+    }
+    i = end;
+    if (m == 0xda) {  // entropy-coded data follows the scan header
+      while (i + 1 < n && !(p[i] == 0xff && p[i + 1] != 0x00 && !(p[i + 1] >= 0xd0 && p[i + 1] <= 0xd7)))
+        ++i;
+    }
+  }
+}
+
 // Uncompressed BMP pixel data must fit in the file; stb reads zeros past the
 // end instead of failing.
 void check_bmp_complete(const uint8_t* p, size_t n, const std::string& name) {
@@ -199,7 +241,10 @@ Image decode_image_memory(const uint8_t* bytes, size_t n, const std::string& nam
   if (!stbi_info_from_memory(bytes, len, &w, &h, &comp))
     fail(name, ": corrupt ", format_name(fmt), " image (", stb_reason(), ")");
   check_limits(w, h, limits, name);
-  if (fmt == Format::Jpeg) check_jpeg_complete(bytes, n, name);
+  if (fmt == Format::Jpeg) {
+    check_jpeg_complete(bytes, n, name);
+    check_jpeg_huffman_tables(bytes, n, name);
+  }
   if (fmt == Format::Bmp) check_bmp_complete(bytes, n, name);
 
   int dw = 0, dh = 0, dc = 0;

@@ -215,7 +215,8 @@ TEST(OnnxImport, ClipAttributeAndInputForms) {
   a.input("x", {1, 4});
   a.node("Clip", {"x"}, {"y"}, {attr_f("min", 0.f), attr_f("max", 6.f)});
   a.output("y");
-  const Node& ca = only_node(import(a), "Clip");
+  Graph ga = import(a);
+  const Node& ca = only_node(ga, "Clip");
   EXPECT_EQ(ca.attrs.get_f("min"), 0.f);
   EXPECT_EQ(ca.attrs.get_f("max"), 6.f);
 
@@ -236,7 +237,8 @@ TEST(OnnxImport, ClipAttributeAndInputForms) {
   c.constant("hi", {}, {2.f});
   c.node("Clip", {"x", "", "hi"}, {"y"});
   c.output("y");
-  const Node& cc = only_node(import(c), "Clip");
+  Graph gc = import(c);
+  const Node& cc = only_node(gc, "Clip");
   EXPECT_TRUE(std::isinf(cc.attrs.get_f("min")) && cc.attrs.get_f("min") < 0);
   EXPECT_EQ(cc.attrs.get_f("max"), 2.f);
 }
