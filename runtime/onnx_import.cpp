@@ -350,8 +350,8 @@ Shape Importer::resolve_reshape(const NodeCtx& n, const Shape& in, const std::ve
     } else if (d < 0) {
       nerr(n, "invalid target shape ", shape_str(spec));
     } else {
+      if (d > 0 && known > kMaxImportElements / d) nerr(n, "invalid target shape ", shape_str(spec));
       known *= d;
-      if (known > kMaxImportElements) nerr(n, "invalid target shape ", shape_str(spec));
     }
     out.push_back(d);
   }
