@@ -193,6 +193,23 @@ void check_jpeg_huffman_tables(const uint8_t* p, size_t n, const std::string& na
   }
 }
 
+// Every PNG chunk must fit in the file. stb grows its compressed-data buffer
+// to a chunk's declared length before reading it, so a 200-byte file that
+// claims a 1 GB IDAT chunk would allocate 2 GB.
+void check_png_chunks(const uint8_t* p, size_t n, const std::string& name) {
+  size_t pos = 8;  // after the signature
+  while (pos + 12 <= n) {
+    const uint64_t len = be32(p + pos);
+    if (len > n - pos - 12)
+      fail(name, ": truncated or corrupt PNG image (a chunk claims ", len, " bytes, ",
+           n - pos - 12, " remain)");
+    const bool end = std::memcmp(p + pos + 4, "IEND", 4) == 0;
+    pos += 12 + len;
+    if (end) return;
+  }
+  fail(name, ": truncated PNG image (", n, " bytes, no end chunk)");
+}
+
 // Uncompressed BMP pixel data must fit in the file; stb reads zeros past the
 // end instead of failing.
 void check_bmp_complete(const uint8_t* p, size_t n, const std::string& name) {
@@ -246,6 +263,7 @@ Image decode_image_memory(const uint8_t* bytes, size_t n, const std::string& nam
     check_jpeg_huffman_tables(bytes, n, name);
   }
   if (fmt == Format::Bmp) check_bmp_complete(bytes, n, name);
+  if (fmt == Format::Png) check_png_chunks(bytes, n, name);
 
   int dw = 0, dh = 0, dc = 0;
   uint8_t* px = stbi_load_from_memory(bytes, len, &dw, &dh, &dc, 3);

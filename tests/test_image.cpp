@@ -8,6 +8,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -237,6 +238,22 @@ TEST(ImageDecode, OversizedHuffmanTable) {
   // Segment: FF C4, length (2 bytes), class/id byte, 16 code counts.
   jpg[dht + 4 + 16] = 0xff;  // count of 16-bit codes: the sum now exceeds 256
   expect_error(jpg, "dht.jpg", {"dht.jpg:", "Huffman table", "at most 256"});
+}
+
+// A PNG whose data chunk claims far more bytes than the file holds is
+// rejected before the decoder allocates for it (found by fuzzing: 2 GB for a
+// 226-byte file).
+TEST(ImageDecode, PngChunkLongerThanTheFile) {
+  auto png = encode(gradient(24, 16), ".png");
+  size_t idat = 0;
+  for (size_t i = 8; i + 4 <= png.size(); ++i)
+    if (std::memcmp(&png[i], "IDAT", 4) == 0) {
+      idat = i - 4;  // the length field precedes the type
+      break;
+    }
+  ASSERT_GT(idat, 0u);
+  png[idat] = 0x45, png[idat + 1] = 0x45;  // ~1.1 GB
+  expect_error(png, "big.png", {"big.png:", "corrupt PNG", "claims"});
 }
 
 TEST(ImageDecode, SizeLimits) {
