@@ -76,16 +76,13 @@ BenchResult run_bench(const std::string& model_path, const BenchOptions& opt) {
   so.num_threads = opt.threads;
   so.profile = opt.profile;
 
-  // End to end when the model describes itself as a detector.
+  // End to end when the model describes itself as a detector (metadata, a
+  // sidecar or --spec); an invalid spec is then an error, not a fallback.
   bool end_to_end = false;
   if (!opt.network_only) {
     Graph probe = import_onnx_file(model_path);
-    try {
-      resolve_detector_spec(model_path, probe.metadata, opt.spec_path);
-      end_to_end = true;
-    } catch (const Error&) {
-      if (!opt.spec_path.empty()) throw;  // an explicit spec must be valid
-    }
+    end_to_end = !opt.spec_path.empty() || probe.metadata.count(kDetectorMetadataKey) != 0 ||
+                 std::filesystem::exists(sidecar_path(model_path));
   }
   r.end_to_end = end_to_end;
 
