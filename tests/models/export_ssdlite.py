@@ -171,25 +171,26 @@ def reestimate_bn(net, gen):
 def anchor_spec(grids, aspect_ratios):
     gen = DefaultBoxGenerator(aspect_ratios, min_ratio=MIN_RATIO, max_ratio=MAX_RATIO)
     return {
-        "type": "ssd",
-        "feature_maps": [[h, w] for h, w in grids],
-        "scales": [float(s) for s in gen.scales],
+        "family": "ssd",
+        "feature_maps": ["%dx%d" % (w, h) for h, w in grids],
         "aspect_ratios": [[float(a) for a in ar] for ar in aspect_ratios],
+        "scales": [float(s) for s in gen.scales],
         "clip": True,
     }
 
 
 def detector_spec(labels, grids, aspect_ratios):
+    """The detector spec (docs/detector-spec.md) stored as vedge.detector."""
     return {
+        "version": 1,
         "labels": labels,
-        "input": {"width": SIZE, "height": SIZE, "color": "rgb", "mean": MEAN, "std": STD,
-                  "resize": "stretch", "layout": "nchw"},
+        "background": 0,
+        "input": {"name": "images", "width": SIZE, "height": SIZE, "color": "rgb",
+                  "mean": MEAN, "std": STD, "resize": "stretch"},
+        "outputs": {"boxes": "boxes", "scores": "scores", "score_activation": "softmax"},
         "anchors": anchor_spec(grids, aspect_ratios),
-        "variances": VARIANCES,
-        "box_order": "xywh",
-        "score_activation": "softmax",
-        "background_class": 0,
-        "outputs": {"boxes": "boxes", "scores": "scores"},
+        "variances": [VARIANCES[0], VARIANCES[2]],
+        "thresholds": {"score": 0.3, "iou": 0.55, "top_k": 300, "max_detections": 100},
     }
 
 
