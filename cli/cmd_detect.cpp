@@ -107,7 +107,12 @@ int cmd_detect(int argc, char** argv) {
       ++failed;
     }
   }
-  if (f.on("json")) std::printf("%s\n", all.dump(2).c_str());
+  if (f.on("json")) {  // a JSON array, one image per line
+    std::printf("[\n");
+    for (size_t i = 0; i < all.size(); ++i)
+      std::printf("  %s%s\n", all[i].dump().c_str(), i + 1 < all.size() ? "," : "");
+    std::printf("]\n");
+  }
   return failed ? 1 : 0;
 }
 

@@ -4,11 +4,14 @@
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <random>
 #include <string>
+
+#include <nlohmann/json.hpp>
 
 #include "onnx_builder.h"
 #include "runtime/image.h"
@@ -179,4 +182,42 @@ TEST_F(Cli, RunWritesOutputsAndRejectsWrongShapes) {
   write(kWork + "/small.npy", npy);
   expect_one_error_line(run_vedge("run " + kWork + "/tiny.onnx --input " + kWork + "/small.npy --out " + kWork + "/runout"),
                         {"small.npy", "[1,3,16,16]"});
+}
+
+TEST_F(Cli, JsonOutputsParseAndAreConsistent) {
+  if (!fs::exists(shared_model())) GTEST_SKIP() << "../shared absent: " << shared_model();
+  const std::string img =
+      std::string(VEDGE_SHARED_DIR) + "/data/coco128/images/val2017/000000001000.jpg";
+  CliRun d = run_vedge("detect " + shared_model() + " --spec " + ultraface_spec() + " " + img + " --json");
+  ASSERT_EQ(d.status, 0) << d.err;
+  auto j = nlohmann::json::parse(d.out);
+  ASSERT_EQ(j.size(), 1u);
+  EXPECT_EQ(j[0]["width"], 640);
+  ASSERT_GE(j[0]["detections"].size(), 2u);
+  for (const auto& det : j[0]["detections"]) {
+    EXPECT_EQ(det["label"], "face");
+    ASSERT_EQ(det["bbox"].size(), 4u);
+    EXPECT_LT(det["bbox"][0].get<double>(), det["bbox"][2].get<double>());
+    EXPECT_GT(det["score"].get<double>(), 0.7);  // the spec's threshold
+  }
+
+  // bench --json: the statistics are those of the recorded samples.
+  CliRun b = run_vedge("bench " + shared_model() + " --spec " + ultraface_spec() +
+                       " --warmup 1 --runs 7 --json " + kWork + "/bench.json");
+  ASSERT_EQ(b.status, 0) << b.err;
+  auto r = nlohmann::json::parse(slurp(kWork + "/bench.json"));
+  for (const char* stage : {"preprocess", "inference", "decode", "nms", "total"}) {
+    std::vector<double> s = r["samples_ms"][stage].get<std::vector<double>>();
+    ASSERT_EQ(s.size(), 7u) << stage;
+    std::sort(s.begin(), s.end());
+    EXPECT_DOUBLE_EQ(r["stages"][stage]["p50"].get<double>(), s[3]) << stage;
+    EXPECT_DOUBLE_EQ(r["stages"][stage]["min"].get<double>(), s[0]) << stage;
+  }
+  EXPECT_EQ(r["file_bytes"].get<uint64_t>(), fs::file_size(shared_model()));
+
+  CliRun i = run_vedge("info " + shared_model() + " --spec " + ultraface_spec() + " --json");
+  ASSERT_EQ(i.status, 0) << i.err;
+  auto info = nlohmann::json::parse(i.out);
+  EXPECT_EQ(info["inputs"][0]["shape"], (std::vector<int>{1, 3, 240, 320}));
+  EXPECT_EQ(info["detector"]["anchors"], 4420);
 }
