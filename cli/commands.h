@@ -9,5 +9,6 @@ int cmd_info(int argc, char** argv);
 int cmd_detect(int argc, char** argv);
 int cmd_bench(int argc, char** argv);
 int cmd_run(int argc, char** argv);
+int cmd_eval(int argc, char** argv);
 
 }  // namespace vedge::cli

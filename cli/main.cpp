@@ -23,6 +23,7 @@ const Command kCommands[] = {
     {"detect", vedge::cli::cmd_detect, "detect objects in images, print or draw the boxes"},
     {"bench", vedge::cli::cmd_bench, "measure latency per stage (preprocess, inference, decode, NMS)"},
     {"run", vedge::cli::cmd_run, "run the network alone on .npy inputs, write every output as .npy"},
+    {"eval", vedge::cli::cmd_eval, "score detections (COCO results JSON) against ground truth: COCO mAP, VOC AP"},
 };
 
 void usage(FILE* f) {

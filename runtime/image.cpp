@@ -254,16 +254,18 @@ Image decode_image_memory(const uint8_t* bytes, size_t n, const std::string& nam
 
   int64_t hw = 0, hh = 0;
   if (header_size(fmt, bytes, n, hw, hh)) check_limits(hw, hh, limits, name);
-  int w = 0, h = 0, comp = 0;
-  if (!stbi_info_from_memory(bytes, len, &w, &h, &comp))
-    fail(name, ": corrupt ", format_name(fmt), " image (", stb_reason(), ")");
-  check_limits(w, h, limits, name);
+  // Structure checks before stb sees the bytes: even stbi_info parses the
+  // JPEG tables and the PNG chunks.
   if (fmt == Format::Jpeg) {
     check_jpeg_complete(bytes, n, name);
     check_jpeg_huffman_tables(bytes, n, name);
   }
   if (fmt == Format::Bmp) check_bmp_complete(bytes, n, name);
   if (fmt == Format::Png) check_png_chunks(bytes, n, name);
+  int w = 0, h = 0, comp = 0;
+  if (!stbi_info_from_memory(bytes, len, &w, &h, &comp))
+    fail(name, ": corrupt ", format_name(fmt), " image (", stb_reason(), ")");
+  check_limits(w, h, limits, name);
 
   int dw = 0, dh = 0, dc = 0;
   uint8_t* px = stbi_load_from_memory(bytes, len, &dw, &dh, &dc, 3);

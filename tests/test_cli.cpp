@@ -221,3 +221,121 @@ TEST_F(Cli, JsonOutputsParseAndAreConsistent) {
   EXPECT_EQ(info["inputs"][0]["shape"], (std::vector<int>{1, 3, 240, 320}));
   EXPECT_EQ(info["detector"]["anchors"], 4420);
 }
+
+// vedge eval on bad input: one error line naming the file and the problem.
+TEST_F(Cli, EvalBadInput) {
+  const std::string gt = kWork + "/gt.json", dets = kWork + "/dets.json";
+  write(gt, R"({"images": [{"id": 1, "width": 640, "height": 480}],
+                "categories": [{"id": 3, "name": "car"}],
+                "annotations": [{"id": 1, "image_id": 1, "category_id": 3, "bbox": [10, 10, 50, 50], "area": 2500}]})");
+  auto eval = [&](const std::string& det_json) {
+    write(dets, det_json);
+    return run_vedge("eval --detections " + dets + " --gt " + gt);
+  };
+  expect_one_error_line(eval(R"([{"image_id": 2, "category_id": 3, "bbox": [0, 0, 5, 5], "score": 0.5}])"),
+                        {"dets.json", "unknown image id 2"});
+  expect_one_error_line(eval(R"([{"image_id": 1, "category_id": 3, "bbox": [0, 0, -5, 5], "score": 0.5}])"),
+                        {"dets.json", "negative width"});
+  expect_one_error_line(eval(R"([{"image_id": 1, "category_id": 3, "bbox": [0, 0, 5, 5], "score": NaN}])"),
+                        {"dets.json", "NaN"});
+  expect_one_error_line(run_vedge("eval --detections " + dets + " --gt " + kWork + "/missing.json"),
+                        {"missing.json", "cannot open"});
+  expect_one_error_line(run_vedge("eval --detections " + kWork + "/missing-dets.json --gt " + gt),
+                        {"missing-dets.json", "cannot open"});
+  write(kWork + "/empty-gt.json", R"({"images": [{"id": 1}], "categories": [{"id": 3, "name": "car"}],
+                                       "annotations": []})");
+  expect_one_error_line(run_vedge("eval --detections " + dets + " --gt " + kWork + "/empty-gt.json"),
+                        {"empty-gt.json", "dataset has no boxes"});
+  expect_one_error_line(run_vedge("eval --gt " + gt), {"--detections"});
+  expect_one_error_line(run_vedge("eval --detections " + dets + " --gt " + gt + " --metric kitti"),
+                        {"--metric", "kitti"});
+}
+
+// vedge eval on a hand case: one FP above the TP gives AP 0.5 (see
+// test_coco_eval.cpp), in the printed table and in the JSON report.
+TEST_F(Cli, EvalPrintsAndWritesTheNumbers) {
+  const std::string gt = kWork + "/gt.json", dets = kWork + "/dets.json";
+  write(gt, R"({"images": [{"id": 1, "width": 640, "height": 480}],
+                "categories": [{"id": 3, "name": "car"}, {"id": 8, "name": "truck"}],
+                "annotations": [{"id": 1, "image_id": 1, "category_id": 3, "bbox": [100, 100, 50, 50], "area": 2500}]})");
+  write(dets, R"([{"image_id": 1, "category_id": 3, "bbox": [400, 300, 50, 50], "score": 0.9},
+                  {"image_id": 1, "category_id": 3, "bbox": [100, 100, 50, 50], "score": 0.8}])");
+  CliRun r = run_vedge("eval --detections " + dets + " --gt " + gt + " --json " + kWork + "/eval.json");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("Average Precision  (AP) @[ IoU=0.50:0.95 | area=   all | maxDets=100 ] = 0.500"),
+            std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("Average Recall     (AR) @[ IoU=0.50:0.95 | area=   all | maxDets=  1 ] = 0.000"),
+            std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("car"), std::string::npos);
+  auto j = nlohmann::json::parse(slurp(kWork + "/eval.json"));
+  EXPECT_NEAR(j["stats"]["AP"].get<double>(), 0.5, 1e-12);
+  EXPECT_NEAR(j["stats"]["AR10"].get<double>(), 1, 1e-12);
+  EXPECT_EQ(j["stats"]["APs"].get<double>(), -1);
+  ASSERT_EQ(j["classes"].size(), 2u);
+  EXPECT_EQ(j["classes"][1]["name"], "truck");
+  EXPECT_EQ(j["classes"][1]["ap"].get<double>(), -1);
+  EXPECT_EQ(j["classes"][0]["pr_iou50"].size(), 101u);
+
+  // VOC: recall [0, 1], precision [0, 1/2]: all-point 0.5, 11-point 0.5.
+  CliRun v = run_vedge("eval --metric voc --detections " + dets + " --gt " + gt + " --json " + kWork + "/voc.json");
+  ASSERT_EQ(v.status, 0) << v.err;
+  EXPECT_NE(v.out.find("mAP (all-point) = 0.500"), std::string::npos) << v.out;
+  auto vj = nlohmann::json::parse(slurp(kWork + "/voc.json"));
+  EXPECT_NEAR(vj["all_point"]["map"].get<double>(), 0.5, 1e-12);
+  EXPECT_NEAR(vj["eleven_point"]["map"].get<double>(), 0.5, 1e-12);
+}
+
+// vedge eval MODEL over a dataset runs the same path as vedge detect: ground
+// truth made from `detect --json` boxes (plus one face the model cannot see)
+// must come back as found. 5 detected faces + 1 extra box: every detection a
+// TP (precision 1) up to recall 5/6, so AP50 = 84/101 (thresholds 0..0.83)
+// and AR100 = 5/6; the boxes agree to the 0.01 px rounding of the JSON, so
+// the same holds at IoU 0.95.
+TEST_F(Cli, EvalModelOverADatasetMatchesDetect) {
+  if (!fs::exists(shared_model())) GTEST_SKIP() << "../shared absent: " << shared_model();
+  const std::string dir = std::string(VEDGE_SHARED_DIR) + "/data/coco128/images/train2017";
+  const std::vector<std::string> files = {"000000000009.jpg", "000000000036.jpg", "000000000110.jpg",
+                                          "000000000113.jpg"};
+  std::string args;
+  for (const auto& f : files) args += " " + dir + "/" + f;
+  CliRun d = run_vedge("detect " + shared_model() + " --spec " + ultraface_spec() + args + " --json");
+  ASSERT_EQ(d.status, 0) << d.err;
+  auto per_image = nlohmann::json::parse(d.out);
+  nlohmann::json gt = {{"images", nlohmann::json::array()},
+                       {"categories", {{{"id", 1}, {"name", "face"}}}},
+                       {"annotations", nlohmann::json::array()}};
+  int ann = 0;
+  for (size_t i = 0; i < per_image.size(); ++i) {
+    gt["images"].push_back({{"id", 100 + i}, {"file_name", files[i]}, {"width", per_image[i]["width"]},
+                            {"height", per_image[i]["height"]}});
+    for (const auto& det : per_image[i]["detections"]) {
+      double x1 = det["bbox"][0], y1 = det["bbox"][1], x2 = det["bbox"][2], y2 = det["bbox"][3];
+      gt["annotations"].push_back({{"id", ++ann}, {"image_id", 100 + i}, {"category_id", 1},
+                                   {"bbox", {x1, y1, x2 - x1, y2 - y1}}, {"area", (x2 - x1) * (y2 - y1)}});
+    }
+  }
+  ASSERT_EQ(ann, 5) << d.out;  // 0, 1, 2, 2 faces
+  gt["annotations"].push_back({{"id", ++ann}, {"image_id", 100}, {"category_id", 1},
+                               {"bbox", {10, 10, 60, 60}}, {"area", 3600}});
+  write(kWork + "/gt.json", gt.dump());
+  CliRun e = run_vedge("eval " + shared_model() + " --spec " + ultraface_spec() + " --data " + kWork +
+                       "/gt.json --images " + dir + " --json " + kWork + "/eval.json --save-detections " +
+                       kWork + "/dets.json");
+  ASSERT_EQ(e.status, 0) << e.err;
+  auto j = nlohmann::json::parse(slurp(kWork + "/eval.json"));
+  EXPECT_NEAR(j["stats"]["AP50"].get<double>(), 84.0 / 101, 1e-9);
+  EXPECT_NEAR(j["stats"]["AP"].get<double>(), 84.0 / 101, 1e-9);
+  EXPECT_NEAR(j["stats"]["AR100"].get<double>(), 5.0 / 6, 1e-9);
+  // The saved detections give the same numbers through --detections.
+  CliRun again = run_vedge("eval --detections " + kWork + "/dets.json --gt " + kWork + "/gt.json --json " +
+                           kWork + "/again.json");
+  ASSERT_EQ(again.status, 0) << again.err;
+  EXPECT_EQ(nlohmann::json::parse(slurp(kWork + "/again.json"))["stats"], j["stats"]);
+
+  // A dataset whose categories the model does not know is an error.
+  gt["categories"][0]["name"] = "car";
+  write(kWork + "/cars.json", gt.dump());
+  expect_one_error_line(run_vedge("eval " + shared_model() + " --spec " + ultraface_spec() + " --data " + kWork +
+                                  "/cars.json --images " + dir),
+                        {"ultraface-rfb-320.onnx", "cars.json", "face"});
+}
