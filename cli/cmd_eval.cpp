@@ -67,7 +67,7 @@ int cmd_eval(int argc, char** argv) {
           "       vedge eval MODEL --data GT.json --images DIR [options]");
   f.flag("detections", "", "detections in the COCO results format ([{image_id, category_id, bbox, score}])")
       .flag("gt", "", "ground truth: a COCO instances JSON file")
-      .flag("data", "", "with MODEL: the dataset's COCO instances JSON file (same as --gt)")
+      .flag("data", "", "with MODEL: the dataset's COCO instances JSON file (--gt works too)")
       .flag("images", "", "with MODEL: the folder holding the dataset's images (file_name in the JSON)")
       .flag("format", "coco", "with MODEL: dataset format (coco)")
       .flag("spec", "", "with MODEL: detector spec JSON (default: model metadata, then MODEL.vedge.json)")
@@ -92,11 +92,12 @@ int cmd_eval(int argc, char** argv) {
     dets = read_coco_detections(f.str("detections"), gt);
   } else {
     VEDGE_CHECK(f.positional().size() == 1, "vedge eval: expected one MODEL, got ", f.positional().size());
-    VEDGE_CHECK(f.has("data") && f.has("images"), "vedge eval: MODEL needs --data GT.json and --images DIR");
+    VEDGE_CHECK((f.has("data") || f.has("gt")) && f.has("images"),
+                "vedge eval: MODEL needs --data GT.json and --images DIR");
     VEDGE_CHECK(!f.has("detections"), "vedge eval: give MODEL or --detections, not both");
     VEDGE_CHECK(f.str("format") == "coco", "vedge eval: --format ", f.str("format"),
                 " is not supported yet (coco only)");
-    gt = read_coco_dataset(f.str("data"));
+    gt = read_coco_dataset(f.has("data") ? f.str("data") : f.str("gt"));
     VEDGE_CHECK(!gt.annotations.empty(), gt.source, ": dataset has no boxes");
     SessionOptions so;
     so.num_threads = f.integer("threads", 1, 256);

@@ -177,12 +177,17 @@ void check_jpeg_huffman_tables(const uint8_t* p, size_t n, const std::string& na
     const size_t len = static_cast<size_t>(p[i]) << 8 | p[i + 1];
     const size_t end = std::min(n, i + std::max<size_t>(len, 2));
     if (m == 0xc4) {
-      for (size_t t = i + 2; t + 17 <= end;) {
+      // Like a decoder, read tables while the declared length lasts, even
+      // when a table runs past it (bytes past the file read as 0).
+      auto byte_at = [&](size_t k) -> size_t { return k < n ? p[k] : 0; };
+      int64_t left = static_cast<int64_t>(len) - 2;
+      for (size_t t = i + 2; left > 0 && t < n;) {
         size_t codes = 0;
-        for (int k = 1; k <= 16; ++k) codes += p[t + k];
+        for (int k = 1; k <= 16; ++k) codes += byte_at(t + k);
         if (codes > 256)
           fail(name, ": corrupt JPEG image (Huffman table with ", codes, " codes, at most 256)");
         t += 17 + codes;
+        left -= static_cast<int64_t>(17 + codes);
       }
     }
     i = end;

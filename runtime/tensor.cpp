@@ -1,5 +1,6 @@
 #include "runtime/tensor.h"
 
+#include <climits>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -114,7 +115,13 @@ int64_t Tensor::at_i64(int64_t i) const {
     case DType::I8: return data<int8_t>()[i];
     case DType::U8: return data<uint8_t>()[i];
     case DType::Bool: return data<uint8_t>()[i] ? 1 : 0;
-    default: return static_cast<int64_t>(at_f64(i));
+    default: {  // float -> int64 saturates (NaN -> 0) instead of being undefined
+      const double d = at_f64(i);
+      if (!(d == d)) return 0;
+      if (d >= 9.2233720368547758e18) return INT64_MAX;
+      if (d <= -9.2233720368547758e18) return INT64_MIN;
+      return static_cast<int64_t>(d);
+    }
   }
 }
 

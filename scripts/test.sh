@@ -35,7 +35,7 @@ if [ "${VEDGE_SKIP_SANITIZE:-0}" != 1 ]; then
       corpus="build-asan/fuzz-corpus/$name"
       mkdir -p "$corpus"
       echo "== fuzz $name (${secs}s)"
-      "$f" -max_total_time="$secs" -max_len=262144 -rss_limit_mb=2048 -print_final_stats=1 \
+      "$f" -seed=1 -max_total_time="$secs" -max_len=262144 -rss_limit_mb=2048 -print_final_stats=1 \
         -artifact_prefix="build-asan/fuzz-crash-" \
         "$corpus" "build-asan/testwork/fuzz-seeds/${name#fuzz_}" 2>&1 | tail -n 4
     done

@@ -1,13 +1,21 @@
 // COCO evaluation (tools/eval/coco_eval.h) against values derived by hand
 // from pycocotools' definition (derivations in the comments), and on the
-// shared coco128 annotations: ground truth used as detections, then
-// perturbed detections that must move the numbers the right way.
+// shared coco128 annotations: ground truth used as detections, perturbed
+// detections that must move the numbers the right way, and hard perturbed
+// cases checked against a second evaluator in NumPy (tests/eval/).
 #include <gtest/gtest.h>
 
+#include <sys/wait.h>
+
 #include <algorithm>
+#include <cmath>
+#include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <random>
+
+#include <nlohmann/json.hpp>
 
 #include "data/coco.h"
 #include "runtime/error.h"
@@ -241,6 +249,7 @@ TEST(CocoEval, OnlyTheTopHundredDetectionsPerImageCount) {
   CocoEvalResult r = b.eval();
   EXPECT_EQ(r.stats[AP], 0);
   EXPECT_EQ(r.stats[AR100], 0);
+  EXPECT_EQ(r.classes[0].num_det, 101);  // counted before the cut
 }
 
 TEST(CocoEval, RecallThresholdsAreNumpyLinspaceBitForBit) {
@@ -382,6 +391,65 @@ TEST(CocoEval128, PerturbedDetectionsMoveTheRightWay) {
   // 0.5) leave recall unchanged and cannot raise AP.
   EXPECT_NEAR(noisy.stats[AR100], small.stats[AR100], 1e-12);
   EXPECT_LE(noisy.stats[AP], small.stats[AP] + 1e-12);
+}
+
+// Cross-check against tests/eval/coco_eval_numpy.py, a second evaluator
+// written in NumPy from pycocotools' definition, on hard perturbed cases:
+// jittered boxes, duplicates, dropped boxes, false positives whose scores
+// mix with the true ones, scores rounded to 0.1 (many ties, so the stable
+// sort order matters) and copies of the crowd regions.
+TEST(CocoEval128, AgreesWithTheNumpyEvaluator) {
+  if (!std::filesystem::exists(coco128())) GTEST_SKIP() << "shared coco128 absent: " << coco128();
+  if (std::system("/usr/bin/python3 -c 'import numpy' >/dev/null 2>&1") != 0)
+    GTEST_SKIP() << "/usr/bin/python3 with NumPy absent";
+  Dataset d = vedge::read_coco_dataset(coco128());
+  const std::string work = std::string(VEDGE_TEST_WORK_DIR) + "/coco_eval_numpy";
+  std::filesystem::create_directories(work);
+  for (unsigned seed : {1u, 2u, 3u}) {
+    std::mt19937 rng(seed);
+    std::uniform_real_distribution<double> u(-1, 1), u01(0, 1);
+    std::vector<EvalDetection> dets;
+    for (const auto& a : d.annotations) {
+      if (u01(rng) < 0.15) continue;
+      int copies = u01(rng) < 0.2 ? 2 : 1;  // duplicates
+      for (int c = 0; c < copies; ++c) {
+        BoxXYWH b = a.bbox;
+        double j = 0.02 + 0.2 * u01(rng);
+        b.x += j * b.w * u(rng), b.y += j * b.h * u(rng);
+        b.w = std::max(0.5, b.w * (1 + j * u(rng))), b.h = std::max(0.5, b.h * (1 + j * u(rng)));
+        double score = seed == 3 ? std::round(u01(rng) * 10) / 10 : u01(rng);
+        dets.push_back({a.image_id, a.category_id, b, score});
+      }
+    }
+    for (const auto& im : d.images)
+      for (int i = 0; i < 4; ++i) {
+        const auto& cat = d.categories[rng() % d.categories.size()];
+        BoxXYWH b{u01(rng) * 500, u01(rng) * 350, 5 + u01(rng) * 150, 5 + u01(rng) * 150};
+        double score = seed == 3 ? std::round(u01(rng) * 10) / 10 : u01(rng);
+        dets.push_back({im.id, cat.id, b, score});
+      }
+    std::shuffle(dets.begin(), dets.end(), rng);
+    nlohmann::json j = nlohmann::json::array();
+    for (const auto& e : dets)
+      j.push_back({{"image_id", e.image_id}, {"category_id", e.category_id},
+                   {"bbox", {e.bbox.x, e.bbox.y, e.bbox.w, e.bbox.h}}, {"score", e.score}});
+    const std::string det_path = work + "/dets" + std::to_string(seed) + ".json";
+    const std::string out_path = work + "/numpy" + std::to_string(seed) + ".json";
+    std::ofstream(det_path) << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::strict);
+    // Read back, so both evaluators see the same (printed) numbers.
+    CocoEvalResult r = vedge::evaluate_coco(d, vedge::read_coco_detections(det_path, d));
+    std::string cmd = "/usr/bin/python3 " + std::string(VEDGE_SOURCE_DIR) + "/tests/eval/coco_eval_numpy.py " +
+                      coco128() + " " + det_path + " > " + out_path;
+    int rc = std::system(cmd.c_str());
+    ASSERT_TRUE(WIFEXITED(rc) && WEXITSTATUS(rc) == 0) << cmd;
+    std::ifstream in(out_path);
+    auto ref = nlohmann::json::parse(in).get<std::vector<double>>();
+    ASSERT_EQ(ref.size(), 12u);
+    for (int i = 0; i < 12; ++i)
+      EXPECT_NEAR(r.stats[i], ref[i], 1e-9) << "seed " << seed << " " << CocoEvalResult::kStatNames[i];
+    expect_invariants(r);
+    EXPECT_LT(r.stats[AP], 0.9);  // a hard case, not a near-perfect one
+  }
 }
 
 }  // namespace
