@@ -152,13 +152,18 @@ void check_jpeg_complete(const uint8_t* p, size_t n, const std::string& name) {
   fail(name, ": truncated JPEG image (", n, " bytes, no end-of-image marker)");
 }
 
-// Every Huffman table (DHT segment) may define at most 256 codes. stb does
-// not check this and writes past its 256-entry tables, so the tables are
-// checked here first, walking the markers the way a decoder meets them:
-// segments with a length are skipped, and after a start-of-scan the
-// entropy-coded data runs to the next FF that is not stuffing (FF 00) or a
-// restart marker (FF D0-D7).
+// Huffman tables are checked before stb decodes, walking the markers the way
+// a decoder meets them (segments with a length are skipped; after a
+// start-of-scan the entropy-coded data runs to the next FF that is neither
+// stuffing (FF 00) nor a restart marker (FF D0-D7)):
+// - a table (DHT segment) may define at most 256 codes: stb does not check
+//   this and writes past its 256-entry tables;
+// - a scan may only use tables defined before it: stb would decode with the
+//   uninitialized contents of its table memory and index out of bounds.
 void check_jpeg_huffman_tables(const uint8_t* p, size_t n, const std::string& name) {
+  auto byte_at = [&](size_t k) -> size_t { return k < n ? p[k] : 0; };  // past the end: 0
+  bool dc[4] = {false, false, false, false}, ac[4] = {false, false, false, false};
+  bool progressive = false;
   size_t i = 2;  // after SOI
   while (i + 1 < n) {
     if (p[i] != 0xff) {  // not at a marker: resynchronize like a decoder does
@@ -175,24 +180,38 @@ void check_jpeg_huffman_tables(const uint8_t* p, size_t n, const std::string& na
     if (m == 0x01 || m == 0xd8 || (m >= 0xd0 && m <= 0xd7)) continue;  // no length
     if (i + 2 > n) return;
     const size_t len = static_cast<size_t>(p[i]) << 8 | p[i + 1];
-    const size_t end = std::min(n, i + std::max<size_t>(len, 2));
+    if (m == 0xc2) progressive = true;
     if (m == 0xc4) {
       // Like a decoder, read tables while the declared length lasts, even
-      // when a table runs past it (bytes past the file read as 0).
-      auto byte_at = [&](size_t k) -> size_t { return k < n ? p[k] : 0; };
+      // when a table runs past it.
       int64_t left = static_cast<int64_t>(len) - 2;
       for (size_t t = i + 2; left > 0 && t < n;) {
+        const size_t cls = byte_at(t) >> 4, id = byte_at(t) & 15;
         size_t codes = 0;
         for (int k = 1; k <= 16; ++k) codes += byte_at(t + k);
         if (codes > 256)
           fail(name, ": corrupt JPEG image (Huffman table with ", codes, " codes, at most 256)");
+        if (cls <= 1 && id <= 3) (cls == 0 ? dc : ac)[id] = true;
         t += 17 + codes;
         left -= static_cast<int64_t>(17 + codes);
       }
     }
-    i = end;
+    if (m == 0xda) {  // which tables the scan uses: DC for a first DC pass, AC for AC
+      const size_t comps = byte_at(i + 2);
+      const size_t spec_start = byte_at(i + 3 + 2 * comps);
+      const size_t succ_high = byte_at(i + 5 + 2 * comps) >> 4;
+      const bool uses_dc = !progressive || (spec_start == 0 && succ_high == 0);
+      const bool uses_ac = !progressive || spec_start > 0;
+      for (size_t c = 0; c < comps && c < 4; ++c) {
+        const size_t q = byte_at(i + 4 + 2 * c), td = q >> 4, ta = q & 15;
+        if ((uses_dc && td <= 3 && !dc[td]) || (uses_ac && ta <= 3 && !ac[ta]))
+          fail(name, ": corrupt JPEG image (a scan uses an undefined Huffman table)");
+      }
+    }
+    i = std::min(n, i + std::max<size_t>(len, 2));
     if (m == 0xda) {  // entropy-coded data follows the scan header
-      while (i + 1 < n && !(p[i] == 0xff && p[i + 1] != 0x00 && !(p[i + 1] >= 0xd0 && p[i + 1] <= 0xd7)))
+      while (i + 1 < n &&
+             !(p[i] == 0xff && p[i + 1] != 0x00 && !(p[i + 1] >= 0xd0 && p[i + 1] <= 0xd7)))
         ++i;
     }
   }

@@ -25,19 +25,28 @@ if [ "${VEDGE_SKIP_SANITIZE:-0}" != 1 ]; then
   cmake --build build-asan -j "$jobs"
   echo "== tests (ASan + UBSan)"
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
-    ctest --test-dir build-asan --output-on-failure -j "$jobs" -LE slow
+    ctest --test-dir build-asan --output-on-failure -j "$jobs"
   secs="${VEDGE_FUZZ_SECONDS:-60}"
   if [ "$secs" != 0 ]; then
-    # Seeds: valid models and images written by test_fuzz_inputs above.
+    # Seeds: valid models and images written by test_fuzz_inputs above. A
+    # fixed seed and a fixed fill of new heap memory keep a failure
+    # reproducible from its artifact (build-asan/fuzz-crash-*).
     for f in build-asan/tests/fuzz/fuzz_*; do
       [ -x "$f" ] || continue
       name=$(basename "$f")
       corpus="build-asan/fuzz-corpus/$name"
+      log="build-asan/$name.log"
       mkdir -p "$corpus"
       echo "== fuzz $name (${secs}s)"
-      "$f" -seed=1 -max_total_time="$secs" -max_len=262144 -rss_limit_mb=2048 -print_final_stats=1 \
-        -artifact_prefix="build-asan/fuzz-crash-" \
-        "$corpus" "build-asan/testwork/fuzz-seeds/${name#fuzz_}" 2>&1 | tail -n 4
+      if ! ASAN_OPTIONS=max_malloc_fill_size=4294967295:detect_leaks=1 \
+        "$f" -seed=1 -max_total_time="$secs" -max_len=262144 -rss_limit_mb=2048 \
+        -print_final_stats=1 -artifact_prefix="build-asan/fuzz-crash-" \
+        "$corpus" "build-asan/testwork/fuzz-seeds/${name#fuzz_}" >"$log" 2>&1; then
+        grep -v -E '^#[0-9]+' "$log" | tail -n 60
+        echo "== fuzz $name FAILED (log: $log)"
+        exit 1
+      fi
+      grep -E 'stat::(number_of_executed_units|new_units_added)' "$log"
     done
   fi
 fi

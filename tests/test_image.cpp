@@ -240,6 +240,22 @@ TEST(ImageDecode, OversizedHuffmanTable) {
   expect_error(jpg, "dht.jpg", {"dht.jpg:", "Huffman table", "at most 256"});
 }
 
+// A scan that selects Huffman tables never defined would make the decoder
+// read uninitialized table memory (found by fuzzing): rejected up front.
+TEST(ImageDecode, ScanWithUndefinedHuffmanTable) {
+  auto jpg = encode(gradient(64, 48), ".jpg");
+  size_t sos = 0;
+  for (size_t i = 2; i + 1 < jpg.size(); ++i)
+    if (jpg[i] == 0xff && jpg[i + 1] == 0xda) {
+      sos = i;
+      break;
+    }
+  ASSERT_GT(sos, 0u);
+  // FF DA, length (2), component count, then (id, DC<<4 | AC) per component.
+  jpg[sos + 6] = 0x33;  // tables 3: the encoder defines only 0 and 1
+  expect_error(jpg, "tables.jpg", {"tables.jpg:", "undefined Huffman table"});
+}
+
 // A PNG whose data chunk claims far more bytes than the file holds is
 // rejected before the decoder allocates for it (found by fuzzing: 2 GB for a
 // 226-byte file).
