@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "cli/detector_flags.h"
 #include "cli/flags.h"
 #include "runtime/detector.h"
 #include "runtime/draw.h"
@@ -51,26 +52,16 @@ std::vector<std::string> expand_images(const std::vector<std::string>& args) {
 
 int cmd_detect(int argc, char** argv) {
   Flags f("vedge detect", "vedge detect MODEL IMAGE|DIR... [options]");
-  f.flag("spec", "", "detector spec JSON (default: model metadata, then MODEL.vedge.json)")
-      .flag("score-thresh", "", "minimum score (default: the model's)")
-      .flag("iou-thresh", "", "NMS IoU threshold (default: the model's)")
-      .flag("max-detections", "", "detections kept per image after NMS (default: the model's)")
-      .boolean("class-agnostic", "one NMS over all classes instead of one per class")
-      .flag("threads", "1", "threads for the network")
-      .boolean("json", "print JSON")
+  declare_detector_flags(f);
+  f.boolean("json", "print JSON")
       .flag("draw", "", "write each image with its boxes drawn into this folder");
   f.parse(argc, argv);
   if (f.help_requested()) return std::printf("%s", f.help().c_str()), 0;
   if (f.positional().size() < 2) fail("vedge detect: expected MODEL and at least one IMAGE");
 
-  SessionOptions so;
-  so.num_threads = f.integer("threads", 1, 256);
-  Detector det(f.positional()[0], f.str("spec"), so);
-  DetectOptions opt;
-  if (f.has("score-thresh")) opt.score_threshold = static_cast<float>(f.number("score-thresh", 0, 1));
-  if (f.has("iou-thresh")) opt.iou_threshold = static_cast<float>(f.number("iou-thresh", 0, 1));
-  if (f.has("max-detections")) opt.max_detections = f.integer("max-detections", 1, 100000);
-  if (f.has("class-agnostic")) opt.class_agnostic = f.on("class-agnostic");
+  std::unique_ptr<Detector> detector = load_detector(f, f.positional()[0]);
+  Detector& det = *detector;
+  const DetectOptions opt = detect_options(f);
   std::string draw_dir = f.str("draw");
   if (!draw_dir.empty()) fs::create_directories(draw_dir);
 

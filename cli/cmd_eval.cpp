@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "cli/detector_flags.h"
 #include "cli/flags.h"
 #include "data/coco.h"
 #include "runtime/error.h"
@@ -70,14 +71,10 @@ int cmd_eval(int argc, char** argv) {
       .flag("data", "", "with MODEL: the dataset's COCO instances JSON file (--gt works too)")
       .flag("images", "", "with MODEL: the folder holding the dataset's images (file_name in the JSON)")
       .flag("format", "coco", "with MODEL: dataset format (coco)")
-      .flag("spec", "", "with MODEL: detector spec JSON (default: model metadata, then MODEL.vedge.json)")
-      .flag("score-thresh", "", "with MODEL: score threshold (default: the spec's)")
-      .flag("iou-thresh", "", "with MODEL: NMS IoU threshold (default: the spec's)")
-      .flag("max-detections", "", "with MODEL: detections kept per image (default: the spec's)")
-      .flag("threads", "1", "with MODEL: threads for the network")
       .flag("save-detections", "", "with MODEL: also write the detections in the COCO results format")
       .flag("metric", "coco", "coco (the 12 COCO numbers) or voc (Pascal VOC AP at IoU 0.5)")
       .flag("json", "", "also write the full result (per class, PR curves) to this JSON file");
+  declare_detector_flags(f, "with MODEL: ");
   f.parse(argc, argv);
   if (f.help_requested()) return std::printf("%s", f.help().c_str()), 0;
   std::string metric = f.str("metric");
@@ -99,14 +96,9 @@ int cmd_eval(int argc, char** argv) {
                 " is not supported yet (coco only)");
     gt = read_coco_dataset(f.has("data") ? f.str("data") : f.str("gt"));
     VEDGE_CHECK(!gt.annotations.empty(), gt.source, ": dataset has no boxes");
-    SessionOptions so;
-    so.num_threads = f.integer("threads", 1, 256);
-    Detector detector(f.positional()[0], f.str("spec"), so);
-    DetectOptions opt;
-    if (f.has("score-thresh")) opt.score_threshold = static_cast<float>(f.number("score-thresh", 0, 1));
-    if (f.has("iou-thresh")) opt.iou_threshold = static_cast<float>(f.number("iou-thresh", 0, 1));
-    if (f.has("max-detections")) opt.max_detections = f.integer("max-detections", 1, 100000);
-    DatasetDetections run = detect_dataset(detector, gt, f.str("images"), opt);
+    std::unique_ptr<Detector> detector = load_detector(f, f.positional()[0]);
+    const DetectOptions opt = detect_options(f);
+    DatasetDetections run = detect_dataset(*detector, gt, f.str("images"), opt);
     for (const auto& [label, n] : run.unmatched_labels)
       std::fprintf(stderr, "vedge eval: note: %d '%s' boxes dropped (no such category in %s)\n", n,
                    label.c_str(), gt.source.c_str());

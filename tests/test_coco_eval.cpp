@@ -18,6 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "data/coco.h"
+#include "eval_builder.h"
 #include "runtime/error.h"
 #include "tools/eval/coco_eval.h"
 
@@ -30,26 +31,8 @@ using vedge::EvalDetection;
 
 enum Stat { AP, AP50, AP75, APs, APm, APl, AR1, AR10, AR100, ARs, ARm, ARl };
 
-// A dataset of `images` 640x480 images (ids 1..n) and the given categories.
-struct Builder {
-  Dataset d;
-  std::vector<EvalDetection> dets;
-  Builder(int images, std::vector<int64_t> cats) {
-    d.source = "hand.json";
-    for (int i = 1; i <= images; ++i) d.images.push_back({i, "im" + std::to_string(i) + ".jpg", 640, 480});
-    for (int64_t c : cats) d.categories.push_back({c, "c" + std::to_string(c)});
-  }
-  Builder& gt(int64_t img, int64_t cat, BoxXYWH b, bool crowd = false) {
-    vedge::DatasetAnnotation a;
-    a.id = static_cast<int64_t>(d.annotations.size()) + 1;
-    a.image_id = img, a.category_id = cat, a.bbox = b, a.area = b.w * b.h, a.iscrowd = crowd;
-    d.annotations.push_back(a);
-    return *this;
-  }
-  Builder& det(int64_t img, int64_t cat, BoxXYWH b, double score) {
-    dets.push_back({img, cat, b, score});
-    return *this;
-  }
+struct Builder : vedge::test::EvalBuilder {
+  using EvalBuilder::EvalBuilder;
   CocoEvalResult eval() const { return vedge::evaluate_coco(d, dets); }
 };
 

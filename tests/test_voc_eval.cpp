@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "data/coco.h"
+#include "eval_builder.h"
 #include "runtime/error.h"
 #include "tools/eval/coco_eval.h"
 #include "tools/eval/voc_eval.h"
@@ -17,26 +18,7 @@ using vedge::BoxXYWH;
 using vedge::Dataset;
 using vedge::EvalDetection;
 
-struct Builder {
-  Dataset d;
-  std::vector<EvalDetection> dets;
-  Builder(int images, std::vector<int64_t> cats) {
-    d.source = "voc-hand.json";
-    for (int i = 1; i <= images; ++i) d.images.push_back({i, "", 640, 480});
-    for (int64_t c : cats) d.categories.push_back({c, "c" + std::to_string(c)});
-  }
-  Builder& gt(int64_t img, int64_t cat, BoxXYWH b, bool difficult = false) {
-    vedge::DatasetAnnotation a;
-    a.id = static_cast<int64_t>(d.annotations.size()) + 1;
-    a.image_id = img, a.category_id = cat, a.bbox = b, a.area = b.w * b.h, a.ignore = difficult;
-    d.annotations.push_back(a);
-    return *this;
-  }
-  Builder& det(int64_t img, int64_t cat, BoxXYWH b, double score) {
-    dets.push_back({img, cat, b, score});
-    return *this;
-  }
-};
+using Builder = vedge::test::EvalBuilder;
 
 TEST(VocEval, ApFromCurve) {
   // recall [.5, 1], precision [1, .5]: all-point = .5 * 1 + .5 * .5 = .75;
@@ -59,7 +41,7 @@ TEST(VocEval, ElevenPointVsAllPointWithDifficult) {
   //   (4 + 3 * 2/3) / 11 = 6/11.
   Builder b(2, {1});
   b.gt(1, 1, {0, 0, 100, 100}).gt(1, 1, {200, 0, 100, 100}).gt(2, 1, {0, 0, 80, 80});
-  b.gt(2, 1, {300, 300, 60, 60}, true);
+  b.difficult(2, 1, {300, 300, 60, 60});
   b.det(1, 1, {0, 0, 100, 100}, 0.9).det(1, 1, {500, 300, 50, 50}, 0.8);
   b.det(2, 1, {300, 300, 60, 60}, 0.7).det(2, 1, {2, 2, 80, 80}, 0.6).det(2, 1, {400, 0, 30, 30}, 0.5);
   vedge::VocEvalResult all = vedge::evaluate_voc(b.d, b.dets, {false, 0.5});
