@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <climits>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 
@@ -20,6 +21,12 @@
 #define STBI_ONLY_BMP
 #define STBI_NO_STDIO
 #define STBI_FAILURE_USERMSG
+// stb's decoder state is allocated uninitialized; a corrupt JPEG can make it
+// decode with a Huffman table it never defined. Zeroed memory makes such a
+// table decode to an error instead of indexing with garbage.
+#define STBI_MALLOC(sz) std::calloc(1, (sz))
+#define STBI_REALLOC(p, sz) std::realloc((p), (sz))
+#define STBI_FREE(p) std::free(p)
 #if defined(__GNUC__)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wunused-function"
@@ -152,18 +159,34 @@ void check_jpeg_complete(const uint8_t* p, size_t n, const std::string& name) {
   fail(name, ": truncated JPEG image (", n, " bytes, no end-of-image marker)");
 }
 
-// Huffman tables are checked before stb decodes, walking the markers the way
-// a decoder meets them (segments with a length are skipped; after a
-// start-of-scan the entropy-coded data runs to the next FF that is neither
-// stuffing (FF 00) nor a restart marker (FF D0-D7)):
+// Huffman tables are checked before stb decodes:
 // - a table (DHT segment) may define at most 256 codes: stb does not check
 //   this and writes past its 256-entry tables;
-// - a scan may only use tables defined before it: stb would decode with the
-//   uninitialized contents of its table memory and index out of bounds.
+// - a scan may only use tables defined before it.
+// The header is walked marker by marker as a decoder meets it (segments with
+// a length are skipped, so bytes inside APPn/ICC data never count). From the
+// first start-of-scan on, decoders resynchronize on junk in ways that differ,
+// so every FF C4 pair that follows is checked as a table definition: in valid
+// entropy-coded data an FF is only ever followed by 00 or a marker.
 void check_jpeg_huffman_tables(const uint8_t* p, size_t n, const std::string& name) {
   auto byte_at = [&](size_t k) -> size_t { return k < n ? p[k] : 0; };  // past the end: 0
   bool dc[4] = {false, false, false, false}, ac[4] = {false, false, false, false};
   bool progressive = false;
+  // Reads the tables of the DHT segment whose length field is at `at`, while
+  // the declared length lasts, even when a table runs past it (as stb does).
+  auto check_dht = [&](size_t at) {
+    int64_t left = static_cast<int64_t>(byte_at(at) << 8 | byte_at(at + 1)) - 2;
+    for (size_t t = at + 2; left > 0 && t < n;) {
+      const size_t cls = byte_at(t) >> 4, id = byte_at(t) & 15;
+      size_t codes = 0;
+      for (int k = 1; k <= 16; ++k) codes += byte_at(t + k);
+      if (codes > 256)
+        fail(name, ": corrupt JPEG image (Huffman table with ", codes, " codes, at most 256)");
+      if (cls <= 1 && id <= 3) (cls == 0 ? dc : ac)[id] = true;
+      t += 17 + codes;
+      left -= static_cast<int64_t>(17 + codes);
+    }
+  };
   size_t i = 2;  // after SOI
   while (i + 1 < n) {
     if (p[i] != 0xff) {  // not at a marker: resynchronize like a decoder does
@@ -181,21 +204,7 @@ void check_jpeg_huffman_tables(const uint8_t* p, size_t n, const std::string& na
     if (i + 2 > n) return;
     const size_t len = static_cast<size_t>(p[i]) << 8 | p[i + 1];
     if (m == 0xc2) progressive = true;
-    if (m == 0xc4) {
-      // Like a decoder, read tables while the declared length lasts, even
-      // when a table runs past it.
-      int64_t left = static_cast<int64_t>(len) - 2;
-      for (size_t t = i + 2; left > 0 && t < n;) {
-        const size_t cls = byte_at(t) >> 4, id = byte_at(t) & 15;
-        size_t codes = 0;
-        for (int k = 1; k <= 16; ++k) codes += byte_at(t + k);
-        if (codes > 256)
-          fail(name, ": corrupt JPEG image (Huffman table with ", codes, " codes, at most 256)");
-        if (cls <= 1 && id <= 3) (cls == 0 ? dc : ac)[id] = true;
-        t += 17 + codes;
-        left -= static_cast<int64_t>(17 + codes);
-      }
-    }
+    if (m == 0xc4) check_dht(i);
     if (m == 0xda) {  // which tables the scan uses: DC for a first DC pass, AC for AC
       const size_t comps = byte_at(i + 2);
       const size_t spec_start = byte_at(i + 3 + 2 * comps);
@@ -209,10 +218,10 @@ void check_jpeg_huffman_tables(const uint8_t* p, size_t n, const std::string& na
       }
     }
     i = std::min(n, i + std::max<size_t>(len, 2));
-    if (m == 0xda) {  // entropy-coded data follows the scan header
-      while (i + 1 < n &&
-             !(p[i] == 0xff && p[i + 1] != 0x00 && !(p[i + 1] >= 0xd0 && p[i + 1] <= 0xd7)))
-        ++i;
+    if (m == 0xda) {  // the rest: every FF C4 defines tables
+      for (size_t k = i; k + 1 < n; ++k)
+        if (p[k] == 0xff && p[k + 1] == 0xc4) check_dht(k + 2);
+      return;
     }
   }
 }
