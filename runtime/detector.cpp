@@ -93,7 +93,11 @@ Detector::Detector(const std::string& model_path, const std::string& spec_path,
 
 void Detector::load(const std::string& model_path, const std::string& spec_path,
                     const SessionOptions& opt) {
-  Graph g = import_onnx_file(model_path);
+  load(import_onnx_file(model_path), model_path, spec_path, opt);
+}
+
+void Detector::load(Graph g, const std::string& model_path, const std::string& spec_path,
+                    const SessionOptions& opt) {
   DetectorSpec spec = resolve_detector_spec(model_path, g.metadata, spec_path);
   const DetectorShapes shapes = validate_detector_spec(spec, g);
   std::vector<float> anchors = generate_anchors(spec.anchors, spec.input.width, spec.input.height);

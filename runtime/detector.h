@@ -72,6 +72,10 @@ class Detector {
            const SessionOptions& opt = {});
   void load(const std::string& model_path, const std::string& spec_path = "",
             const SessionOptions& opt = {});
+  // The same with the model already imported (`model_path` names it in
+  // messages and locates its sidecar spec).
+  void load(Graph g, const std::string& model_path, const std::string& spec_path = "",
+            const SessionOptions& opt = {});
   bool loaded() const { return session_ != nullptr; }
 
   std::vector<Detection> detect(const Image& img, const DetectOptions& opt = {},

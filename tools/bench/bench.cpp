@@ -76,19 +76,18 @@ BenchResult run_bench(const std::string& model_path, const BenchOptions& opt) {
   so.num_threads = opt.threads;
   so.profile = opt.profile;
 
-  // End to end when the model describes itself as a detector (metadata, a
-  // sidecar or --spec); an invalid spec is then an error, not a fallback.
-  bool end_to_end = false;
-  if (!opt.network_only) {
-    Graph probe = import_onnx_file(model_path);
-    end_to_end = !opt.spec_path.empty() || probe.metadata.count(kDetectorMetadataKey) != 0 ||
-                 std::filesystem::exists(sidecar_path(model_path));
-  }
-  r.end_to_end = end_to_end;
+  // One import, timed as part of the load. End to end when the model
+  // describes itself as a detector (metadata, a sidecar or --spec); an
+  // invalid spec is then an error, not a fallback.
+  auto t0 = std::chrono::steady_clock::now();
+  Graph g = import_onnx_file(model_path);
+  r.end_to_end = !opt.network_only &&
+                 (!opt.spec_path.empty() || g.metadata.count(kDetectorMetadataKey) != 0 ||
+                  std::filesystem::exists(sidecar_path(model_path)));
 
-  if (end_to_end) {
-    auto t0 = std::chrono::steady_clock::now();
-    Detector det(model_path, opt.spec_path, so);
+  if (r.end_to_end) {
+    Detector det;
+    det.load(std::move(g), model_path, opt.spec_path, so);
     r.load_ms = ms_since(t0);
     Image img = opt.image_path.empty() ? synthetic_bench_image() : decode_image_file(opt.image_path);
     r.image = opt.image_path.empty() ? "synthetic 640x480" : opt.image_path;
@@ -108,8 +107,7 @@ BenchResult run_bench(const std::string& model_path, const BenchOptions& opt) {
     r.arena_bytes = det.session().arena_bytes();
     r.profile = det.session().profile();
   } else {
-    auto t0 = std::chrono::steady_clock::now();
-    Session s(import_onnx_file(model_path), so);
+    Session s(std::move(g), so);
     r.load_ms = ms_since(t0);
     fill_random_inputs(s);
     for (int i = 0; i < opt.warmup; ++i) s.run();
