@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "runtime/error.h"
+#include "runtime/executor.h"
 #include "runtime/graph.h"
 #include "runtime/kernel.h"
 #include "runtime/tensor.h"
@@ -43,26 +44,15 @@ inline Graph single_node_graph(const std::string& op, const std::vector<Tensor>&
   return g;
 }
 
-// Runs single_node_graph(...)'s node with make_ref_kernel and returns its
-// outputs. Throws vedge::Error when the kernel rejects the configuration
-// or when there is no reference kernel for it.
+// Runs single_node_graph(...)'s node with the reference kernels (the
+// executor's eval_node_reference) and returns its outputs. Throws
+// vedge::Error when the kernel rejects the configuration or when there is no
+// reference kernel for it.
 inline std::vector<Tensor> run_ref(const std::string& op, const std::vector<Tensor>& inputs,
                                    const std::vector<Shape>& out_shapes, const Attrs& attrs = {},
                                    DType out_dtype = DType::F32) {
   const Graph g = single_node_graph(op, inputs, out_shapes, attrs, out_dtype);
-  std::vector<Tensor> ins = inputs, outs;  // copies alias the same bytes
-  KernelArgs a;
-  ExecContext ctx;
-  a.graph = &g;
-  a.node = &g.nodes[0];
-  a.ctx = &ctx;
-  for (Tensor& t : ins) a.in.push_back(t.empty() ? TensorRef{} : make_ref(t));
-  for (const Shape& s : out_shapes) outs.emplace_back(out_dtype, s);
-  for (Tensor& t : outs) a.out.push_back(make_ref(t));
-  std::unique_ptr<Kernel> k = make_ref_kernel(a);
-  if (!k) fail("no reference kernel for ", a.node->label());
-  k->run(ctx);
-  return outs;
+  return eval_node_reference(g, g.nodes[0], inputs);
 }
 
 // Shape equal and every element within `tol` of `want` (F32 tensors).
