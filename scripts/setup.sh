@@ -9,18 +9,22 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PKGS_BUILD=(build-essential cmake pkg-config ninja-build
   libxnnpack-dev libpthreadpool-dev libcpuinfo-dev
   libonnx-dev libprotobuf-dev protobuf-compiler
-  libstb-dev nlohmann-json3-dev)
+  libstb-dev nlohmann-json3-dev libflatbuffers-dev libcpp-httplib-dev)
+# Training (vedge-train): LibTorch, YAML configs, an optimized BLAS so that
+# LibTorch is not 5x slower than with the reference BLAS.
+PKGS_TRAIN=(libtorch-dev libyaml-cpp-dev libopenblas0-pthread)
 # Tests: GoogleTest, Google Benchmark, clang for fuzz + sanitizer builds,
 # Node for ONNX Runtime, python3-torch/torchvision/onnx to export test models,
-# an optimized BLAS so that LibTorch is not 5x slower.
+# Chromium for the report and demo-page tests, the aarch64 cross compiler and
+# qemu for the ARM tests, wrk for the serving load benchmark.
 PKGS_TEST=(libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev
   nodejs npm python3-numpy python3-onnx python3-torch python3-torchvision
-  libopenblas0-pthread)
+  chromium g++-aarch64-linux-gnu qemu-user-static wrk)
 
 if [ "$(id -u)" -eq 0 ]; then SUDO=(); else SUDO=(sudo); fi
 
 missing=()
-for p in "${PKGS_BUILD[@]}" "${PKGS_TEST[@]}"; do
+for p in "${PKGS_BUILD[@]}" "${PKGS_TRAIN[@]}" "${PKGS_TEST[@]}"; do
   # nodejs may come from another Debian-format source with npm bundled.
   if [ "$p" = npm ] && command -v npm >/dev/null 2>&1; then continue; fi
   if [ "$p" = nodejs ] && command -v node >/dev/null 2>&1; then continue; fi

@@ -21,7 +21,7 @@ if [ "${VEDGE_SKIP_SANITIZE:-0}" != 1 ]; then
   echo "== build (clang, ASan + UBSan)"
   cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
-    -DVEDGE_SANITIZE=address,undefined -DVEDGE_FUZZ=ON -DVEDGE_BUILD_BENCH=OFF >/dev/null
+    -DVEDGE_SANITIZE=address,undefined -DVEDGE_FUZZ=ON -DVEDGE_BUILD_BENCH=OFF -DVEDGE_BUILD_TRAIN=OFF >/dev/null
   cmake --build build-asan -j "$jobs"
   echo "== tests (ASan + UBSan)"
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
