@@ -40,11 +40,12 @@ else
   echo "setup: Debian packages present"
 fi
 
-# npm test peers, pinned by tests/peers/package.json; the install script of
+# npm test peers, pinned by tests/peers/package.json (ONNX Runtime, and
+# playwright-core to drive Debian's Chromium in browser tests); the install script of
 # onnxruntime-node downloads GPU binaries, so it is skipped (the CPU build
 # ships inside the package).
 peers="$here/tests/peers"
-if [ ! -d "$peers/node_modules/onnxruntime-node" ]; then
+if [ ! -d "$peers/node_modules/onnxruntime-node" ] || [ ! -d "$peers/node_modules/playwright-core" ]; then
   echo "setup: installing npm test peers"
   (cd "$peers" && npm install --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null)
 else
