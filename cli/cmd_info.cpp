@@ -9,10 +9,12 @@
 
 #include "cli/commands.h"
 #include "cli/flags.h"
+#include "runtime/cpu_features.h"
 #include "runtime/detector_spec.h"
 #include "runtime/error.h"
 #include "runtime/executor.h"
 #include "runtime/onnx_import.h"
+#include "runtime/tflite_import.h"
 
 namespace vedge::cli {
 
@@ -25,7 +27,7 @@ int cmd_info(int argc, char** argv) {
   if (f.positional().size() != 1) fail("vedge info: expected one MODEL, got ", f.positional().size());
   const std::string model = f.positional()[0];
 
-  Graph g = import_onnx_file(model);
+  Graph g = is_tflite_file(model) ? import_tflite_file(model) : import_onnx_file(model);
   int64_t macs = 0;
   for (const Node& n : g.nodes) macs += node_macs(g, n);
   nlohmann::ordered_json j;
@@ -46,6 +48,8 @@ int cmd_info(int argc, char** argv) {
   j["params"] = param_count(g);
   j["macs"] = macs;
   j["metadata"] = g.metadata;
+  const CpuFeatures& cpu = cpu_features();
+  j["cpu"] = {{"arch", cpu.arch}, {"name", cpu.cpu}, {"logical_cpus", cpu.logical_cpus}, {"isa", cpu.isa}};
   std::string spec_note;
   try {
     DetectorSpec spec = resolve_detector_spec(model, g.metadata, f.str("spec"));
@@ -94,6 +98,7 @@ int cmd_info(int argc, char** argv) {
                 static_cast<long long>(d["anchors"].get<int64_t>()), d["input"][0].get<int>(),
                 d["input"][1].get<int>(), d["source"].get<std::string>().c_str());
   }
+  std::printf("cpu        %s\n", cpu_features_line(cpu).c_str());
   return 0;
 }
 

@@ -12,6 +12,7 @@
 #include "runtime/executor.h"
 #include "runtime/npy.h"
 #include "runtime/onnx_import.h"
+#include "runtime/tflite_import.h"
 
 namespace vedge::cli {
 
@@ -47,7 +48,7 @@ int cmd_run(int argc, char** argv) {
   SessionOptions so;
   so.num_threads = f.integer("threads", 1, 256);
   so.backend = backend == "fast" ? Backend::Fast : Backend::Reference;
-  Session s(import_onnx_file(model, io), so);
+  Session s(is_tflite_file(model) ? import_tflite_file(model) : import_onnx_file(model, io), so);
 
   // --input a.npy --input b.npy (model input order) or NAME=FILE.npy.
   int next = 0;

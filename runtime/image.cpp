@@ -14,6 +14,7 @@
 #include <fstream>
 
 #include "runtime/error.h"
+#include "runtime/files.h"
 
 #define STB_IMAGE_IMPLEMENTATION
 #define STBI_ONLY_JPEG
@@ -345,20 +346,6 @@ void check_encodable(const std::string& path, const Image& img) {
               img.channels, ", ", img.rgb.size(), " bytes)");
 }
 
-void write_file_atomic(const std::string& path, const std::vector<uint8_t>& bytes) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    if (!f) fail(path, ": cannot write (", std::strerror(errno), ")");
-    f.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-    if (!f) fail(path, ": write failed");
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    fail(path, ": cannot rename temporary file (", std::strerror(errno), ")");
-  }
-}
-
 std::string lower_ext(const std::string& path) {
   size_t dot = path.find_last_of('.');
   size_t slash = path.find_last_of('/');
@@ -376,7 +363,7 @@ void write_png(const std::string& path, const Image& img) {
   if (!stbi_write_png_to_func(append_bytes, &out, img.width, img.height, 3, img.rgb.data(),
                               img.width * 3))
     fail(path, ": PNG encoding failed");
-  write_file_atomic(path, out);
+  write_text_file_atomic(path, std::string(out.begin(), out.end()));
 }
 
 void write_jpeg(const std::string& path, const Image& img, int quality) {
@@ -387,7 +374,7 @@ void write_jpeg(const std::string& path, const Image& img, int quality) {
   if (!stbi_write_jpg_to_func(append_bytes, &out, img.width, img.height, 3, img.rgb.data(),
                               quality))
     fail(path, ": JPEG encoding failed");
-  write_file_atomic(path, out);
+  write_text_file_atomic(path, std::string(out.begin(), out.end()));
 }
 
 void write_image(const std::string& path, const Image& img) {

@@ -11,6 +11,7 @@
 #include <fstream>
 
 #include "runtime/error.h"
+#include "runtime/files.h"
 
 namespace vedge {
 namespace {
@@ -213,18 +214,7 @@ std::string serialize_npy(const Tensor& t) {
 }
 
 void write_npy(const std::string& path, const Tensor& t) {
-  const std::string bytes = serialize_npy(t);
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    if (!f) fail(path, ": cannot write (", std::strerror(errno), ")");
-    f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    if (!f) fail(path, ": write failed");
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    fail(path, ": cannot rename temporary file (", std::strerror(errno), ")");
-  }
+  write_text_file_atomic(path, serialize_npy(t));
 }
 
 }  // namespace vedge
