@@ -1,29 +1,19 @@
-// coco.cpp: COCO instances JSON -> Dataset and COCO results JSON ->
+// coco.cpp: COCO instances JSON <-> Dataset and COCO results JSON ->
 // detections, with one-line errors naming the file and the entry. Depends on
-// data/dataset.h, runtime/error.h and nlohmann/json.
+// data/dataset.h, data/files.h, runtime/error.h and nlohmann/json.
 #include "data/coco.h"
 
 #include <cmath>
-#include <fstream>
-#include <sstream>
 
 #include <nlohmann/json.hpp>
 
+#include "data/files.h"
 #include "runtime/error.h"
 
 namespace vedge {
 namespace {
 
 using nlohmann::json;
-
-std::string slurp(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  VEDGE_CHECK(f, path, ": cannot open");
-  std::ostringstream s;
-  s << f.rdbuf();
-  VEDGE_CHECK(!f.bad(), path, ": cannot read");
-  return s.str();
-}
 
 json parse(const std::string& text, const std::string& source) {
   try {
@@ -97,7 +87,7 @@ const json& list(const json& root, const char* key, const std::string& source) {
 
 }  // namespace
 
-Dataset parse_coco_dataset(const std::string& text, const std::string& source) {
+Dataset parse_coco_dataset(const std::string& text, const std::string& source, bool check) {
   json root = parse(text, source);
   VEDGE_CHECK(root.is_object(), source, ": expected a JSON object with images, categories, annotations");
   Dataset d;
@@ -142,11 +132,37 @@ Dataset parse_coco_dataset(const std::string& text, const std::string& source) {
     a.ignore = to_flag(e, "ignore", source, at);
     d.annotations.push_back(a);
   }
-  d.validate();
+  if (check) d.validate();
   return d;
 }
 
-Dataset read_coco_dataset(const std::string& path) { return parse_coco_dataset(slurp(path), path); }
+Dataset read_coco_dataset(const std::string& path) { return parse_coco_dataset(read_text_file(path), path); }
+
+std::string coco_dataset_json(const Dataset& d) {
+  json root = json::object();
+  json images = json::array(), cats = json::array(), anns = json::array();
+  for (const DatasetImage& im : d.images)
+    images.push_back({{"id", im.id}, {"file_name", im.file_name}, {"width", im.width}, {"height", im.height}});
+  for (const DatasetCategory& c : d.categories) cats.push_back({{"id", c.id}, {"name", c.name}});
+  for (const DatasetAnnotation& a : d.annotations) {
+    json e = {{"id", a.id},
+              {"image_id", a.image_id},
+              {"category_id", a.category_id},
+              {"bbox", {a.bbox.x, a.bbox.y, a.bbox.w, a.bbox.h}},
+              {"area", a.area},
+              {"iscrowd", a.iscrowd ? 1 : 0}};
+    if (a.ignore) e["ignore"] = 1;
+    anns.push_back(std::move(e));
+  }
+  root["images"] = std::move(images);
+  root["categories"] = std::move(cats);
+  root["annotations"] = std::move(anns);
+  return root.dump() + "\n";
+}
+
+void write_coco_dataset(const Dataset& d, const std::string& path) {
+  write_text_file_atomic(path, coco_dataset_json(d));
+}
 
 std::vector<EvalDetection> parse_coco_detections(const std::string& text, const std::string& source,
                                              const Dataset& gt) {
@@ -176,7 +192,7 @@ std::vector<EvalDetection> parse_coco_detections(const std::string& text, const 
 }
 
 std::vector<EvalDetection> read_coco_detections(const std::string& path, const Dataset& gt) {
-  return parse_coco_detections(slurp(path), path, gt);
+  return parse_coco_detections(read_text_file(path), path, gt);
 }
 
 }  // namespace vedge

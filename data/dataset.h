@@ -1,7 +1,6 @@
 // dataset.h: the one in-memory representation of a detection dataset, shared
-// by every reader (COCO JSON in coco.h; Pascal VOC XML and YOLO txt readers
-// are to be added beside it as data/voc.cpp, data/yolo.cpp, each returning a
-// Dataset), the evaluator and, later, training. Also the detection record the
+// by every reader (COCO JSON in coco.h, Pascal VOC XML in voc.h, YOLO txt in
+// yolo.h, all reachable through load.h), the evaluator and training. Also the detection record the
 // evaluator consumes (COCO results format).
 //
 // Conventions: boxes are [x, y, w, h] in pixels (top-left corner, width,
@@ -45,6 +44,9 @@ struct DatasetAnnotation {
 
 struct Dataset {
   std::string source;  // the file or folder it was read from, for messages
+  // The folder image file names are relative to (data/load.h image_path());
+  // empty: relative to the current directory. Readers set it.
+  std::string image_root;
   std::vector<DatasetImage> images;
   std::vector<DatasetCategory> categories;
   std::vector<DatasetAnnotation> annotations;
