@@ -17,19 +17,10 @@
 #include "tools/eval/coco_eval.h"
 #include "tools/eval/detect_dataset.h"
 #include "tools/eval/voc_eval.h"
+#include "runtime/files.h"
 
 namespace vedge::cli {
 namespace {
-
-void write_json(const std::string& path, const nlohmann::json& j) {
-  std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp);
-    out << j.dump(1) << "\n";
-    if (!out) fail(path, ": cannot write");
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) fail(path, ": cannot write");
-}
 
 // "-" for a class without ground truth (-1).
 std::string num(double v) {
@@ -110,7 +101,7 @@ int cmd_eval(int argc, char** argv) {
                        {"category_id", d.category_id},
                        {"bbox", {d.bbox.x, d.bbox.y, d.bbox.w, d.bbox.h}},
                        {"score", d.score}});
-      write_json(f.str("save-detections"), out);
+      write_text_file_atomic(f.str("save-detections"), out.dump(1) + "\n");
     }
   }
   nlohmann::json report;
@@ -128,7 +119,7 @@ int cmd_eval(int argc, char** argv) {
     report["gt"] = gt.source;
     if (f.positional().empty()) report["detections_file"] = f.str("detections");
     else report["model"] = f.positional()[0];
-    write_json(f.str("json"), report);
+    write_text_file_atomic(f.str("json"), report.dump(1) + "\n");
   }
   return 0;
 }

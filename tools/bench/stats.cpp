@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "runtime/error.h"
+
 namespace vedge {
 
 static double sorted_percentile(const std::vector<double>& s, double q) {
@@ -38,6 +40,31 @@ LatencyStats summarize(const std::vector<double>& samples_ms) {
   st.p95 = sorted_percentile(s, 95);
   st.p99 = sorted_percentile(s, 99);
   return st;
+}
+
+std::vector<DriftWindow> drift_windows(const std::vector<double>& samples_ms,
+                                       const std::vector<double>& start_times_s, double window_s) {
+  VEDGE_CHECK(samples_ms.size() == start_times_s.size(), "drift: ", samples_ms.size(), " samples but ",
+              start_times_s.size(), " start times");
+  VEDGE_CHECK(window_s > 0, "drift: window must be positive, got ", window_s, " s");
+  std::vector<DriftWindow> out;
+  std::vector<double> cur;
+  size_t i = 0;
+  for (int64_t w = 0; i < samples_ms.size(); ++w) {
+    const double lo = static_cast<double>(w) * window_s, hi = lo + window_s;
+    cur.clear();
+    while (i < samples_ms.size() && start_times_s[i] < hi) cur.push_back(samples_ms[i++]);
+    if (cur.empty()) continue;
+    std::sort(cur.begin(), cur.end());
+    DriftWindow d;
+    d.start_s = lo;
+    d.end_s = hi;
+    d.n = static_cast<int>(cur.size());
+    d.p50 = sorted_percentile(cur, 50);
+    d.p95 = sorted_percentile(cur, 95);
+    out.push_back(d);
+  }
+  return out;
 }
 
 }  // namespace vedge
