@@ -9,6 +9,7 @@
 
 #include "runtime/error.h"
 #include "runtime/onnx_import.h"
+#include "runtime/shape_inference.h"
 
 namespace vedge {
 namespace {
@@ -83,12 +84,90 @@ std::vector<Detection> postprocess_detections(const DetectorSpec& spec,
   return out;
 }
 
+namespace {
+
+std::shared_ptr<DetectorModel> make_model(Graph g, const std::string& model_path,
+                                          const std::string& spec_path) {
+  auto m = std::make_shared<DetectorModel>();
+  m->spec = resolve_detector_spec(model_path, g.metadata, spec_path);
+  const DetectorShapes shapes = validate_detector_spec(m->spec, g);
+  m->anchors = generate_anchors(m->spec.anchors, m->spec.input.width, m->spec.input.height);
+  m->model_path = model_path;
+  m->graph = std::move(g);
+  m->num_anchors = shapes.num_anchors;
+  m->num_classes = shapes.num_classes;
+  return m;
+}
+
+}  // namespace
+
+std::shared_ptr<const DetectorModel> load_detector_model(Graph g, const std::string& model_path,
+                                                         const std::string& spec_path) {
+  return make_model(std::move(g), model_path, spec_path);
+}
+
+std::shared_ptr<const DetectorModel> load_detector_model(const std::string& model_path,
+                                                         const std::string& spec_path) {
+  return load_detector_model(import_onnx_file(model_path), model_path, spec_path);
+}
+
+Graph batched_graph(const Graph& g, int64_t n) {
+  VEDGE_CHECK(n >= 1, g.source, ": batch size must be positive, got ", n);
+  Graph b = g;
+  if (n == 1) return b;
+  const std::string model = g.source.empty() ? "model" : g.source;
+  for (int id : b.inputs) {
+    Shape& s = b.values[static_cast<size_t>(id)].shape;
+    VEDGE_CHECK(!s.empty() && s[0] == 1, model, ": input '", b.values[static_cast<size_t>(id)].name,
+                "' is ", shape_str(s), ", not a batch of one");
+  }
+  for (Node& node : b.nodes) {
+    auto cannot = [&](const std::string& why) {
+      fail(model, ": cannot run in batches: node ", node.label(), " ", why);
+    };
+    if (node.op == "Reshape") {
+      std::vector<int64_t> shape = node.attrs.get_ints("shape");
+      if (shape.empty() || shape[0] != 1) cannot("folds the batch axis into another axis");
+      shape[0] = n;
+      node.attrs.set("shape", shape);
+    } else if ((node.op == "Concat" || node.op == "Softmax") && node.attrs.get_i("axis") == 0) {
+      cannot("works across the batch axis");
+    } else if (node.op == "Transpose") {
+      const std::vector<int64_t> perm = node.attrs.get_ints("perm");
+      if (perm.empty() || perm[0] != 0) cannot("moves the batch axis");
+    }
+    // Resize keeps the output shape it was given: give it the batch.
+    for (int out : node.outputs) {
+      Shape& s = b.values[static_cast<size_t>(out)].shape;
+      if (!s.empty() && s[0] == 1) s[0] = n;
+    }
+  }
+  for (int id : b.inputs) b.values[static_cast<size_t>(id)].shape[0] = n;
+  infer_shapes(b);
+  // Every activation must be the batch-1 one with n in front.
+  for (const Node& node : b.nodes)
+    for (int out : node.outputs) {
+      Shape want = g.values[static_cast<size_t>(out)].shape;
+      if (!want.empty() && want[0] == 1) want[0] = n;
+      const Shape& got = b.values[static_cast<size_t>(out)].shape;
+      if (got != want)
+        fail(model, ": cannot run in batches: node ", node.label(), " gives ", shape_str(got),
+             " for a batch of ", n, ", expected ", shape_str(want));
+    }
+  return b;
+}
+
 Detector::Detector() = default;
 Detector::~Detector() = default;
 
 Detector::Detector(const std::string& model_path, const std::string& spec_path,
                    const SessionOptions& opt) {
   load(model_path, spec_path, opt);
+}
+
+Detector::Detector(std::shared_ptr<const DetectorModel> model, const SessionOptions& opt,
+                   int max_batch) {
+  init(std::move(model), opt, max_batch);
 }
 
 void Detector::load(const std::string& model_path, const std::string& spec_path,
@@ -98,44 +177,100 @@ void Detector::load(const std::string& model_path, const std::string& spec_path,
 
 void Detector::load(Graph g, const std::string& model_path, const std::string& spec_path,
                     const SessionOptions& opt) {
-  DetectorSpec spec = resolve_detector_spec(model_path, g.metadata, spec_path);
-  const DetectorShapes shapes = validate_detector_spec(spec, g);
-  std::vector<float> anchors = generate_anchors(spec.anchors, spec.input.width, spec.input.height);
-  auto session = std::make_unique<Session>(std::move(g), opt);
-  input_ = session->input_index(spec.input.name);
-  boxes_ = session->output_index(spec.boxes_output);
-  scores_ = session->output_index(spec.scores_output);
-  VEDGE_CHECK(input_ >= 0 && boxes_ >= 0 && scores_ >= 0, model_path,
+  // A Detector of its own: its one Session takes the graph (no second copy
+  // of the weights); the model keeps the metadata.
+  std::shared_ptr<DetectorModel> model = make_model(std::move(g), model_path, spec_path);
+  std::vector<Batch> sessions;
+  sessions.push_back(make_batch(std::move(model->graph), *model, opt, 1));
+  model->graph = Graph{};
+  model->graph.metadata = sessions[0].session->graph().metadata;
+  model->graph.source = model_path;
+  pre_ = std::make_unique<Preprocessor>(model->spec.input);
+  sessions_ = std::move(sessions);
+  model_ = std::move(model);
+}
+
+Detector::Batch Detector::make_batch(Graph g, const DetectorModel& m, const SessionOptions& opt,
+                                     int b) {
+  const DetectorSpec& spec = m.spec;
+  Batch s;
+  s.session = std::make_unique<Session>(std::move(g), opt);
+  s.input = s.session->input_index(spec.input.name);
+  s.boxes = s.session->output_index(spec.boxes_output);
+  s.scores = s.session->output_index(spec.scores_output);
+  VEDGE_CHECK(s.input >= 0 && s.boxes >= 0 && s.scores >= 0, m.model_path,
               ": the session lost the detector's input or outputs");
-  pre_ = std::make_unique<Preprocessor>(spec.input);
-  model_path_ = model_path;
-  spec_ = std::move(spec);
-  anchors_ = std::move(anchors);
-  num_anchors_ = shapes.num_anchors;
-  num_classes_ = shapes.num_classes;
-  session_ = std::move(session);
+  for (int o : {s.boxes, s.scores})
+    VEDGE_CHECK(b == 1 || s.session->output_info(o).shape.size() == 3, m.model_path,
+                ": cannot run in batches: output '", s.session->output_info(o).name,
+                "' has no batch axis");
+  return s;
+}
+
+void Detector::init(std::shared_ptr<const DetectorModel> model, const SessionOptions& opt,
+                    int max_batch) {
+  VEDGE_CHECK(model, "detector: no model");
+  VEDGE_CHECK(max_batch >= 1, model->model_path, ": maximum batch must be positive, got ",
+              max_batch);
+  VEDGE_CHECK(!model->graph.nodes.empty(), model->model_path,
+              ": the model's graph was given to a Detector's session");
+  std::vector<Batch> sessions;
+  for (int b = 1; b <= max_batch; ++b)
+    sessions.push_back(make_batch(batched_graph(model->graph, b), *model, opt, b));
+  pre_ = std::make_unique<Preprocessor>(model->spec.input);
+  sessions_ = std::move(sessions);
+  model_ = std::move(model);
 }
 
 Session& Detector::session() {
-  VEDGE_CHECK(session_, "detector: no model loaded");
-  return *session_;
+  VEDGE_CHECK(model_, "detector: no model loaded");
+  return *sessions_[0].session;
 }
 
 std::vector<Detection> Detector::detect(const Image& img, const DetectOptions& opt,
                                         StageTimes* times) {
-  VEDGE_CHECK(session_, "detector: no model loaded");
-  const DetectThresholds th = resolve_thresholds(spec_.thresholds, opt);
-  auto t = Clock::now();
-  const BoxTransform tf = pre_->run(img, static_cast<float*>(session_->input_data(input_)),
-                                    session_->input_is_nhwc(input_));
-  if (times) times->preprocess_ms = ms_since(t);
-  t = Clock::now();
-  session_->run();
-  if (times) times->inference_ms = ms_since(t);
-  return postprocess_detections(spec_, anchors_,
-                                static_cast<const float*>(session_->output_data(boxes_)),
-                                static_cast<const float*>(session_->output_data(scores_)),
-                                num_anchors_, num_classes_, tf, th, scratch_, times);
+  std::vector<StageTimes> t;
+  std::vector<std::vector<Detection>> r = detect_batch({&img}, {opt}, times ? &t : nullptr);
+  if (times) *times = t[0];
+  return std::move(r[0]);
+}
+
+std::vector<std::vector<Detection>> Detector::detect_batch(const std::vector<const Image*>& images,
+                                                           const std::vector<DetectOptions>& opts,
+                                                           std::vector<StageTimes>* times) {
+  VEDGE_CHECK(model_, "detector: no model loaded");
+  const size_t n = images.size();
+  VEDGE_CHECK(n >= 1 && n <= sessions_.size(), model_->model_path, ": batch of ", n,
+              " images, this detector runs 1 to ", sessions_.size());
+  VEDGE_CHECK(opts.size() == n, "detect_batch: ", opts.size(), " option sets for ", n, " images");
+  const DetectorModel& m = *model_;
+  std::vector<DetectThresholds> th;
+  for (const DetectOptions& o : opts) th.push_back(resolve_thresholds(m.spec.thresholds, o));
+  if (times) times->assign(n, StageTimes{});
+
+  Batch& b = sessions_[n - 1];
+  const size_t in_stride = size_t(3) * m.spec.input.width * m.spec.input.height;
+  float* in = static_cast<float*>(b.session->input_data(b.input));
+  std::vector<BoxTransform> tf(n);
+  for (size_t i = 0; i < n; ++i) {
+    const auto t = Clock::now();
+    tf[i] = pre_->run(*images[i], in + i * in_stride, b.session->input_is_nhwc(b.input));
+    if (times) (*times)[i].preprocess_ms = ms_since(t);
+  }
+  const auto t = Clock::now();
+  b.session->run();
+  if (times)
+    for (StageTimes& st : *times) st.inference_ms = ms_since(t);
+
+  const float* boxes = static_cast<const float*>(b.session->output_data(b.boxes));
+  const float* scores = static_cast<const float*>(b.session->output_data(b.scores));
+  std::vector<std::vector<Detection>> out(n);
+  for (size_t i = 0; i < n; ++i)
+    out[i] = postprocess_detections(m.spec, m.anchors, boxes + i * m.num_anchors * 4,
+                                    scores + i * m.num_anchors * m.num_classes, m.num_anchors,
+                                    m.num_classes, tf[i], th[i], scratch_,
+                                    times ? &(*times)[i] : nullptr);
+  return out;
 }
 
 std::string detections_to_json(const std::vector<Detection>& dets, int indent) {

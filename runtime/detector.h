@@ -2,7 +2,11 @@
 // (straight into the Session's input buffer) -> network -> score filter,
 // top-k, box decoding of the survivors, NMS -> detections in original-image
 // pixels. The spec comes from the model's metadata, a sidecar or a file
-// (detector_spec.h). One Detector is not thread-safe (one Session inside).
+// (detector_spec.h). A DetectorModel (graph, spec, anchors) is read-only and
+// shared; a Detector is one execution context over it (its own Sessions and
+// buffers), not thread-safe: run one Detector per thread. A Detector may run
+// up to max_batch images through the network at once (detect_batch), on the
+// graph with its batch dimension set to the number of images.
 // Depends on runtime/ only (onnx_import.h, executor.h, preprocess.h,
 // anchors.h, box_coder.h, nms.h, detector_spec.h); no LibTorch, no OpenCV.
 #pragma once
@@ -63,10 +67,38 @@ std::vector<Detection> postprocess_detections(const DetectorSpec& spec,
                                               PostprocessScratch& scratch,
                                               StageTimes* times = nullptr);
 
+// The read-only half of a detector, shared by every Detector made from it.
+struct DetectorModel {
+  std::string model_path;
+  DetectorSpec spec;
+  // As imported, batch 1. Only metadata and source are left in the model
+  // of a Detector made by load() (its Session took the graph).
+  Graph graph;
+  std::vector<float> anchors;
+  int64_t num_anchors = 0;
+  int num_classes = 0;
+};
+// spec_path empty: metadata "vedge.detector", else "<model>.vedge.json".
+std::shared_ptr<const DetectorModel> load_detector_model(Graph g, const std::string& model_path,
+                                                         const std::string& spec_path = "");
+std::shared_ptr<const DetectorModel> load_detector_model(const std::string& model_path,
+                                                         const std::string& spec_path = "");
+
+// `g` (batch 1) with its batch dimension set to n: every graph input and
+// activation [1,...] becomes [n,...] and Reshape targets follow. Throws
+// vedge::Error naming the node when the graph mixes images across the batch
+// axis (a Concat, Softmax or Transpose over axis 0, a Reshape that folds the
+// batch into another axis).
+Graph batched_graph(const Graph& g, int64_t n);
+
 class Detector {
  public:
   Detector();
   ~Detector();
+  // An execution context over a shared model, with Sessions for every batch
+  // size 1..max_batch (created here, so the first request pays no load).
+  explicit Detector(std::shared_ptr<const DetectorModel> model, const SessionOptions& opt = {},
+                    int max_batch = 1);
   // spec_path empty: metadata "vedge.detector", else "<model>.vedge.json".
   Detector(const std::string& model_path, const std::string& spec_path = "",
            const SessionOptions& opt = {});
@@ -76,27 +108,38 @@ class Detector {
   // messages and locates its sidecar spec).
   void load(Graph g, const std::string& model_path, const std::string& spec_path = "",
             const SessionOptions& opt = {});
-  bool loaded() const { return session_ != nullptr; }
+  bool loaded() const { return model_ != nullptr; }
 
   std::vector<Detection> detect(const Image& img, const DetectOptions& opt = {},
                                 StageTimes* times = nullptr);
+  // 1..max_batch() images through the network as one batch, each with its
+  // own options; the same preprocessing and post-processing as detect(), so
+  // each image's detections equal detect()'s. times (if given) gets one
+  // entry per image; inference_ms is the whole batch's.
+  std::vector<std::vector<Detection>> detect_batch(const std::vector<const Image*>& images,
+                                                   const std::vector<DetectOptions>& opts,
+                                                   std::vector<StageTimes>* times = nullptr);
 
-  const DetectorSpec& spec() const { return spec_; }
-  Session& session();
-  const std::vector<float>& anchors() const { return anchors_; }
-  int64_t num_anchors() const { return num_anchors_; }
-  int num_classes() const { return num_classes_; }
-  const std::string& model_path() const { return model_path_; }
+  const DetectorSpec& spec() const { return model_->spec; }
+  const std::shared_ptr<const DetectorModel>& model() const { return model_; }
+  Session& session();  // the batch-1 session
+  int max_batch() const { return static_cast<int>(sessions_.size()); }
+  const std::vector<float>& anchors() const { return model_->anchors; }
+  int64_t num_anchors() const { return model_->num_anchors; }
+  int num_classes() const { return model_->num_classes; }
+  const std::string& model_path() const { return model_->model_path; }
 
  private:
-  std::string model_path_;
-  DetectorSpec spec_;
-  std::unique_ptr<Session> session_;
+  struct Batch {  // one Session per batch size
+    std::unique_ptr<Session> session;
+    int input = -1, boxes = -1, scores = -1;
+  };
+  void init(std::shared_ptr<const DetectorModel> model, const SessionOptions& opt, int max_batch);
+  static Batch make_batch(Graph g, const DetectorModel& m, const SessionOptions& opt, int b);
+
+  std::shared_ptr<const DetectorModel> model_;
+  std::vector<Batch> sessions_;  // [b - 1] runs b images
   std::unique_ptr<Preprocessor> pre_;
-  std::vector<float> anchors_;
-  int64_t num_anchors_ = 0;
-  int num_classes_ = 0;
-  int input_ = -1, boxes_ = -1, scores_ = -1;
   PostprocessScratch scratch_;
 };
 
