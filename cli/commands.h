@@ -10,5 +10,10 @@ int cmd_detect(int argc, char** argv);
 int cmd_bench(int argc, char** argv);
 int cmd_run(int argc, char** argv);
 int cmd_eval(int argc, char** argv);
+int cmd_data(int argc, char** argv);
+#ifdef VEDGE_WITH_SERVE
+int cmd_serve(int argc, char** argv);
+#endif
+int cmd_package(int argc, char** argv);
 
 }  // namespace vedge::cli

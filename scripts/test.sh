@@ -5,6 +5,7 @@
 # targets for a bounded time. Exits non-zero on the first failure.
 #   VEDGE_FUZZ_SECONDS   time per fuzz target (default 60; 0 skips fuzzing)
 #   VEDGE_SKIP_SANITIZE  set to 1 to skip the sanitizer build
+#   VEDGE_SKIP_ARM       set to 1 to skip the aarch64 build and qemu tests
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 jobs="${VEDGE_JOBS:-$(nproc)}"
@@ -16,6 +17,11 @@ echo "== build (Release)"
 bash scripts/build.sh
 echo "== tests (Release)"
 ctest --test-dir build --output-on-failure -j "$jobs"
+
+# aarch64: cross build + the qemu-safe tests + x86 parity + the bundle check.
+if [ "${VEDGE_SKIP_ARM:-0}" != 1 ]; then
+  bash scripts/arm_test.sh
+fi
 
 if [ "${VEDGE_SKIP_SANITIZE:-0}" != 1 ]; then
   echo "== build (clang, ASan + UBSan)"
