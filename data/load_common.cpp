@@ -9,6 +9,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "data/files.h"
 #include "data/image_probe.h"
 #include "runtime/error.h"
 
@@ -147,6 +148,18 @@ void finish_loading(ParsedDataset& p, const LoadOptions& options, LoadReport* re
   add_skipped(dropped_images, dropped_boxes);
   kept.validate();
   d = std::move(kept);
+}
+
+std::vector<std::string> read_name_list(const std::string& path) {
+  std::vector<std::string> names;
+  std::istringstream in(read_text_file(path));
+  std::string line;
+  while (std::getline(in, line)) {
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+    if (!line.empty()) names.push_back(line);
+  }
+  VEDGE_CHECK(!names.empty(), path, ": no class names");
+  return names;
 }
 
 }  // namespace vedge

@@ -29,4 +29,8 @@ void finish_loading(ParsedDataset& p, const LoadOptions& options, LoadReport* re
 // when `recursive`), as sorted paths relative to `dir` ("a.jpg", "sub/b.png").
 std::vector<std::string> list_image_files(const std::string& dir, bool recursive = false);
 
+// Class names, one per non-empty line (trailing spaces and CR dropped), as in
+// VOC's and YOLO's classes.txt / obj.names files; an empty list is an error.
+std::vector<std::string> read_name_list(const std::string& path);
+
 }  // namespace vedge

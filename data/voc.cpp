@@ -37,18 +37,6 @@ double number(const XmlNode& parent, const char* key, const std::string& file) {
   return v;
 }
 
-std::vector<std::string> read_class_list(const std::string& path) {
-  std::vector<std::string> names;
-  std::istringstream in(read_text_file(path));
-  std::string line;
-  while (std::getline(in, line)) {
-    while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
-    if (!line.empty()) names.push_back(line);
-  }
-  VEDGE_CHECK(!names.empty(), path, ": no class names");
-  return names;
-}
-
 struct VocObject {
   std::string name;
   BoxXYWH box;
@@ -85,7 +73,7 @@ Dataset read_voc_dataset(const std::string& path, const LoadOptions& options, Lo
 
   std::vector<std::string> class_list;
   bool fixed_classes = fs::is_regular_file(root / "classes.txt", ec);
-  if (fixed_classes) class_list = read_class_list((root / "classes.txt").string());
+  if (fixed_classes) class_list = read_name_list((root / "classes.txt").string());
 
   // Parse every file first (names decide the category ids).
   struct VocFile {

@@ -51,18 +51,6 @@ std::vector<std::string> names_from_yaml(const YAML::Node& root, const std::stri
   return out;
 }
 
-std::vector<std::string> names_from_file(const std::string& path) {
-  std::vector<std::string> names;
-  std::istringstream in(read_text_file(path));
-  std::string line;
-  while (std::getline(in, line)) {
-    while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
-    if (!line.empty()) names.push_back(line);
-  }
-  VEDGE_CHECK(!names.empty(), path, ": no class names");
-  return names;
-}
-
 // data.yaml or a names file in `dir` or up to two folders above it.
 bool find_names(fs::path dir, std::vector<std::string>& names, std::string& from) {
   std::error_code ec;
@@ -82,7 +70,7 @@ bool find_names(fs::path dir, std::vector<std::string>& names, std::string& from
     for (const char* f : {"classes.txt", "obj.names", "names.txt"})
       if (fs::is_regular_file(dir / f, ec)) {
         from = (dir / f).string();
-        names = names_from_file(from);
+        names = read_name_list(from);
         return true;
       }
     if (dir == dir.parent_path()) break;

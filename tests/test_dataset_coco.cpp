@@ -23,22 +23,8 @@ const char* kGt = R"({
     {"id": 6, "image_id": 7, "category_id": 90, "bbox": [0, 0, 10, 20], "iscrowd": 1, "ignore": 1}
   ]})";
 
-// The message of the vedge::Error thrown by f, or "" if none.
-template <class F>
-std::string error_of(F f) {
-  try {
-    f();
-  } catch (const vedge::Error& e) {
-    return e.what();
-  }
-  return "";
-}
-
-void expect_error(const std::string& msg, std::initializer_list<std::string> needles) {
-  ASSERT_FALSE(msg.empty()) << "expected an error";
-  EXPECT_EQ(msg.find('\n'), std::string::npos) << msg;
-  for (const auto& n : needles) EXPECT_NE(msg.find(n), std::string::npos) << "missing '" << n << "' in: " << msg;
-}
+using vedge::test::error_of;
+using vedge::test::expect_error;
 
 std::string gt_error(const std::string& text) {
   return error_of([&] { vedge::parse_coco_dataset(text, "gt.json"); });

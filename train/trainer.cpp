@@ -128,6 +128,18 @@ TrainingData prepare_training_data(const TrainConfig& cfg, const std::string& ru
   return d;
 }
 
+LoaderOptions loader_options(const TrainConfig& cfg) {
+  LoaderOptions lo;
+  lo.batch_size = cfg.batch_size;
+  lo.batches_per_epoch = cfg.steps_per_epoch;
+  lo.workers = cfg.workers;
+  lo.prefetch = cfg.prefetch;
+  lo.seed = cfg.seed;
+  lo.augment = cfg.augment_enabled;
+  lo.augment_config = cfg.augment;
+  return lo;
+}
+
 SSDLite build_model(const TrainConfig& cfg, size_t num_labels, bool apply_init) {
   torch::manual_seed(cfg.seed);
   ModelConfig mc = cfg.model;
@@ -175,15 +187,8 @@ TrainResult train_detector(const TrainConfig& cfg, const TrainOptions& opt) {
   SSDLite model = build_model(cfg, data.labels.size(), !resuming);
   const DetectorSpec spec = model->detector_spec(data.labels);
 
-  LoaderOptions lo;
-  lo.batch_size = cfg.batch_size;
-  lo.batches_per_epoch = cfg.steps_per_epoch;
-  lo.workers = cfg.workers;
-  lo.prefetch = cfg.prefetch;
-  lo.seed = cfg.seed;
-  lo.augment = cfg.augment_enabled;
-  lo.augment_config = cfg.augment;
-  DetectionLoader loader(data.train, data.train_class, spec.input, model->anchors(), spec.coder, cfg.match, lo);
+  DetectionLoader loader(data.train, data.train_class, spec.input, model->anchors(), spec.coder, cfg.match,
+                         loader_options(cfg));
   const int64_t steps_per_epoch = loader.batches_per_epoch();
 
   std::vector<torch::Tensor> params = module_params(*model);

@@ -44,6 +44,9 @@ TrainingData prepare_training_data(const TrainConfig& cfg, const std::string& ru
 // The model of `cfg` with num_classes = labels.size(), seeded by cfg.seed,
 // initialized from init.tflite / init.state_dict when given.
 SSDLite build_model(const TrainConfig& cfg, size_t num_labels, bool apply_init);
+// The loader settings of a configuration (batch, steps, workers, prefetch,
+// seed, augmentation).
+LoaderOptions loader_options(const TrainConfig& cfg);
 
 // Freezes (requires_grad false, BatchNorm in eval mode) what cfg.freeze
 // asks for at `epoch` (0-based); unfreezes the rest. Call after model->train().

@@ -50,14 +50,8 @@ int cmd_train_bench(int argc, char** argv) {
   TrainingData data = prepare_training_data(cfg, f.str("run"), true);
   SSDLite model = build_model(cfg, data.labels.size(), false);
   const DetectorSpec spec = model->detector_spec(data.labels);
-  LoaderOptions lo;
-  lo.batch_size = cfg.batch_size;
+  LoaderOptions lo = loader_options(cfg);
   lo.batches_per_epoch = warmup + steps;
-  lo.workers = cfg.workers;
-  lo.prefetch = cfg.prefetch;
-  lo.seed = cfg.seed;
-  lo.augment = cfg.augment_enabled;
-  lo.augment_config = cfg.augment;
   DetectionLoader loader(data.train, data.train_class, spec.input, model->anchors(), spec.coder, cfg.match, lo);
   std::vector<torch::Tensor> params = model->parameters();
   auto optimizer = make_optimizer(params, cfg.optimizer);
