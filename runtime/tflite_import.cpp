@@ -379,7 +379,8 @@ class Importer {
 
   // Operators
   const OperatorDef& op() const { return *op_; }
-  int in(size_t i) const;
+  int in(size_t i) const;      // a required input
+  int opt_in(size_t i) const;  // -1 when absent
   int out(size_t i) const;
   void need_io(size_t min_in, size_t max_in, size_t n_out) const;
   const Options* options(uint8_t type) const;
@@ -602,6 +603,7 @@ int Importer::emit(const std::string& ir_op, std::vector<int> inputs, Attrs attr
 
 int Importer::nchw(int t) {
   t = resolve(t);
+  if (t < 0) oerr("a required input is absent (tensor index -1)");
   Ref& r = refs_[static_cast<size_t>(t)];
   if (r.nchw >= 0) return r.nchw;
   const Shape s = tshape(t);
@@ -626,6 +628,7 @@ int Importer::nchw(int t) {
 
 int Importer::plain(int t) {
   t = resolve(t);
+  if (t < 0) oerr("a required input is absent (tensor index -1)");
   Ref& r = refs_[static_cast<size_t>(t)];
   if (r.plain >= 0) return r.plain;
   const Shape s = tshape(t);
@@ -707,13 +710,19 @@ int Importer::activation(int id, int8_t act, const std::string& name) {
 
 // -- operators
 
-int Importer::in(size_t i) const {
+int Importer::opt_in(size_t i) const {
   const auto* v = op().inputs();
   if (!v || i >= v->size()) oerr("missing input ", i);
   int t = v->Get(static_cast<uint32_t>(i));
-  if (t < 0) return -1;
-  tdef(t);  // range check
+  if (t < 0) return -1;  // an absent optional input (e.g. a bias)
+  tdef(t);               // range check
   return resolve(t);
+}
+
+int Importer::in(size_t i) const {
+  const int t = opt_in(i);
+  if (t < 0) oerr("input ", i, " is absent (tensor index -1)");
+  return t;
 }
 
 int Importer::out(size_t i) const {
@@ -771,7 +780,7 @@ void Importer::window(const Options* o, const Shape& x, int64_t kh, int64_t kw, 
 void Importer::conv(bool depthwise) {
   need_io(2, 3, 1);
   const Options* o = options(depthwise ? kDepthwiseConv2DOptions : kConv2DOptions);
-  const int x = in(0), w = in(1), b = op().inputs()->size() > 2 ? in(2) : -1;
+  const int x = in(0), w = in(1), b = op().inputs()->size() > 2 ? opt_in(2) : -1;
   const Shape xs = tshape(x), ws = tshape(w);
   if (xs.size() != 4 || ws.size() != 4)
     oerr("input ", shape_str(xs), " and filter ", shape_str(ws), " must be 4-D");
@@ -940,7 +949,7 @@ void Importer::fully_connected() {
   need_io(2, 3, 1);
   const Options* o = options(kFullyConnectedOptions);
   if (o && o->i8(1, 0) != 0) oerr("shuffled weights format is not supported");
-  const int x = in(0), w = in(1), b = op().inputs()->size() > 2 ? in(2) : -1;
+  const int x = in(0), w = in(1), b = op().inputs()->size() > 2 ? opt_in(2) : -1;
   const Shape ws = tshape(w);
   if (ws.size() != 2 || !is_const(w)) oerr("weights must be a constant [out, in] matrix");
   const int64_t K = ws[1], O = ws[0];

@@ -385,6 +385,12 @@ TEST(TfliteImport, MalformedFilesGiveOneClearError) {
     b.op(ADD, {x, 99}, {y}, kAddOpts, {{0, 'b', 0}});
     expect_import_error(b.finish({x}, {y}), "tensor index 99 out of range (2 tensors)");
   }
+  {  // a required input marked absent (-1), found by fuzzing
+    T b;
+    int x = b.tensor("x", {1, 2}, T::F32), y = b.tensor("y", {1, 2}, T::F32);
+    b.op(HARD_SWISH, {-1}, {y});
+    expect_import_error(b.finish({x}, {y}), "input 0 is absent");
+  }
   {  // graph input index out of range
     T b;
     int x = b.tensor("x", {1, 2}, T::F32), y = b.tensor("y", {1, 2}, T::F32);
