@@ -11,6 +11,7 @@
 
 #include <cerrno>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -37,11 +38,16 @@ using Vec = fb::Vector<T>;
 template <class T>
 using TableVec = fb::Vector<fb::Offset<T>>;
 
-// Verifies that the vector at `number` (if present) lies inside the buffer.
+// Verifies that the vector at `number` (if present) lies inside the buffer
+// and that its elements are aligned for T (the flatbuffers verifier checks
+// only the 4-byte length field; an 8-byte element vector can still be
+// misaligned in a corrupt file).
 template <class T, class Tab>
 bool verify_vec(const Tab* t, fb::Verifier& v, int number) {
-  return t->VerifyOffset(v, field(number)) &&
-         v.VerifyVector(t->template GetPointer<const Vec<T>*>(field(number)));
+  if (!t->VerifyOffset(v, field(number))) return false;
+  const Vec<T>* p = t->template GetPointer<const Vec<T>*>(field(number));
+  return v.VerifyVector(p) &&
+         (!p || reinterpret_cast<std::uintptr_t>(p->Data()) % alignof(T) == 0);
 }
 template <class T, class Tab>
 bool verify_tables(const Tab* t, fb::Verifier& v, int number) {
