@@ -1,14 +1,17 @@
 // bench_kernels.cpp: microbenchmarks of the fast kernels (Google Benchmark)
 // on the shapes of MobileNetV3-Large SSDLite-320: the stem conv, 1x1
 // expansions/projections, depthwise 3x3/5x5, element-wise ops of the
-// bottlenecks and SE blocks, and the NCHW<->NHWC relayouts around the trunk.
+// bottlenecks and SE blocks, and the NCHW<->NHWC relayouts around the trunk;
+// and INT8 (QConv, QAdd, QMul) next to F32 on MobileNetV3-Small-320 shapes.
 // Convs report a GMAC counter shown per second (GMAC/s). Each benchmark takes the thread count as its
 // argument. Kernels are built and fed by tests/kernel_harness.h (KernelRunner), the same path the correctness
 // tests use. Depends on runtime/ and the harness.
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <string>
 
+#include "runtime/quant_math.h"
 #include "tests/kernel_harness.h"
 
 namespace vedge {
@@ -55,6 +58,94 @@ void BM_DwConv3x3_72_80_s1(benchmark::State& st) { conv(st, 72, 72, 80, 3, 1, 72
 void BM_DwConv5x5_120_40_s1(benchmark::State& st) { conv(st, 120, 120, 40, 5, 1, 120, "relu"); }
 void BM_DwConv3x3_672_20_s1_hswish(benchmark::State& st) { conv(st, 672, 672, 20, 3, 1, 672, "hardswish"); }
 
+// INT8 (QConv on XNNPACK qc8, own QAdd/QMul loops) next to F32 on the same
+// shapes of MobileNetV3-Small SSDLite-320: per-channel weight scales,
+// per-tensor activations with non-zero zero points.
+QuantParams bench_qp(float scale, int zp) {
+  QuantParams q;
+  q.scale = {scale};
+  q.zero_point = {zp};
+  return q;
+}
+
+void qconv(benchmark::State& st, int64_t c, int64_t m, int64_t hw, int64_t k, int64_t stride, int64_t group,
+           const char* act) {
+  const int64_t pad = k / 2, out = (hw + 2 * pad - k) / stride + 1;
+  OpCase oc("QConv");
+  oc.attr("strides", Ints{stride, stride}).attr("pads", Ints(4, pad)).attr("group", group);
+  if (*act) oc.attr("activation", std::string(act));
+  QuantParams qw, qb;
+  qw.axis = qb.axis = 0;
+  for (int64_t o = 0; o < m; ++o) {
+    qw.scale.push_back(0.002f + 0.00001f * static_cast<float>(o));
+    qw.zero_point.push_back(0);
+    qb.scale.push_back(0.02f * qw.scale.back());
+    qb.zero_point.push_back(0);
+  }
+  oc.qinput({1, c, hw, hw}, Layout::nhwc(), bench_qp(0.02f, -5))
+      .qconstant(harness::random_int_tensor({m, c / group, k, k}, DType::I8, 1, -127, 127), qw)
+      .qconstant(harness::random_int_tensor({m}, DType::I32, 2, -20000, 20000), qb)
+      .qoutput({1, m, out, out}, Layout::nhwc(), bench_qp(0.05f, 3));
+  run_case(st, oc, static_cast<double>(m * out * out * (c / group) * k * k));
+}
+
+void BM_Conv1x1_16to72_80(benchmark::State& st) { conv(st, 16, 72, 80, 1, 1, 1, "relu"); }
+void BM_QConv1x1_16to72_80(benchmark::State& st) { qconv(st, 16, 72, 80, 1, 1, 1, "relu"); }
+void BM_Conv1x1_72to24_40(benchmark::State& st) { conv(st, 72, 24, 40, 1, 1, 1, ""); }
+void BM_QConv1x1_72to24_40(benchmark::State& st) { qconv(st, 72, 24, 40, 1, 1, 1, ""); }
+void BM_Conv1x1_40to240_20(benchmark::State& st) { conv(st, 40, 240, 20, 1, 1, 1, ""); }
+void BM_QConv1x1_40to240_20(benchmark::State& st) { qconv(st, 40, 240, 20, 1, 1, 1, ""); }
+void BM_Conv1x1_96to576_10(benchmark::State& st) { conv(st, 96, 576, 10, 1, 1, 1, ""); }
+void BM_QConv1x1_96to576_10(benchmark::State& st) { qconv(st, 96, 576, 10, 1, 1, 1, ""); }
+void BM_DwConv3x3_16_160_s2(benchmark::State& st) { conv(st, 16, 16, 160, 3, 2, 16, "relu"); }
+void BM_QDwConv3x3_16_160_s2(benchmark::State& st) { qconv(st, 16, 16, 160, 3, 2, 16, "relu"); }
+void BM_DwConv3x3_72_80_s2(benchmark::State& st) { conv(st, 72, 72, 80, 3, 2, 72, "relu"); }
+void BM_QDwConv3x3_72_80_s2(benchmark::State& st) { qconv(st, 72, 72, 80, 3, 2, 72, "relu"); }
+void BM_DwConv3x3_88_40_s1(benchmark::State& st) { conv(st, 88, 88, 40, 3, 1, 88, "relu"); }
+void BM_QDwConv3x3_88_40_s1(benchmark::State& st) { qconv(st, 88, 88, 40, 3, 1, 88, "relu"); }
+
+void BM_AddResidual_24x40x40(benchmark::State& st) {
+  OpCase c("Add");
+  c.input({1, 24, 40, 40}, Layout::nhwc()).input({1, 24, 40, 40}, Layout::nhwc());
+  c.output({1, 24, 40, 40}, Layout::nhwc());
+  run_case(st, c);
+}
+void BM_QAddResidual_24x40x40(benchmark::State& st) {
+  OpCase c("QAdd");
+  c.qinput({1, 24, 40, 40}, Layout::nhwc(), bench_qp(0.05f, 3)).qinput({1, 24, 40, 40}, Layout::nhwc(), bench_qp(0.04f, -7));
+  c.qoutput({1, 24, 40, 40}, Layout::nhwc(), bench_qp(0.07f, 1));
+  run_case(st, c);
+}
+void BM_QMulSE_96x20x20(benchmark::State& st) {
+  OpCase c("QMul");
+  c.qinput({1, 96, 20, 20}, Layout::nhwc(), bench_qp(0.05f, 3)).qinput({1, 96, 1, 1}, Layout::nhwc(), bench_qp(0.004f, -128));
+  c.qoutput({1, 96, 20, 20}, Layout::nhwc(), bench_qp(0.05f, 1));
+  run_case(st, c);
+}
+void BM_MulSE_96x20x20(benchmark::State& st) {
+  OpCase c("Mul");
+  c.input({1, 96, 20, 20}, Layout::nhwc()).input({1, 96, 1, 1}, Layout::nhwc());
+  c.output({1, 96, 20, 20}, Layout::nhwc());
+  run_case(st, c);
+}
+
+void BM_QLutHardSwish_240x20x20(benchmark::State& st) {
+  const auto t = build_lut([](float v) { return v * std::min(std::max(v / 6.f + 0.5f, 0.f), 1.f); }, 0.05f, 3,
+                           0.04f, -20);
+  OpCase c("QLut");
+  c.attr("table", Ints(t.begin(), t.end()));
+  c.qinput({1, 240, 20, 20}, Layout::nhwc(), bench_qp(0.05f, 3)).qoutput({1, 240, 20, 20}, Layout::nhwc(), bench_qp(0.04f, -20));
+  c.inplace();
+  run_case(st, c);
+}
+void BM_QuantizeLinear_3x320x320(benchmark::State& st) {
+  OpCase c("QuantizeLinear");
+  Tensor zp(DType::I8, {});
+  zp.data<int8_t>()[0] = -3;
+  c.input({1, 3, 320, 320}).constant(Tensor::from_floats({}, {0.02f})).constant(zp);
+  c.qoutput({1, 3, 320, 320}, {}, bench_qp(0.02f, -3));
+  run_case(st, c);
+}
 void BM_HardSwish_240x20x20(benchmark::State& st) {
   OpCase c("HardSwish");
   c.input({1, 240, 20, 20}, Layout::nhwc()).output({1, 240, 20, 20}, Layout::nhwc()).inplace();
@@ -118,6 +209,26 @@ VEDGE_KERNEL_BENCH(BM_Relayout_Image_NCHW_to_NHWC_3x320x320);
 VEDGE_KERNEL_BENCH(BM_Relayout_NHWC_to_NCHW_112x20x20);
 VEDGE_KERNEL_BENCH(BM_ConcatChannels_NHWC_2x64x40x40);
 VEDGE_KERNEL_BENCH(BM_Softmax_3234x91);
+VEDGE_KERNEL_BENCH(BM_Conv1x1_16to72_80);
+VEDGE_KERNEL_BENCH(BM_QConv1x1_16to72_80);
+VEDGE_KERNEL_BENCH(BM_Conv1x1_72to24_40);
+VEDGE_KERNEL_BENCH(BM_QConv1x1_72to24_40);
+VEDGE_KERNEL_BENCH(BM_Conv1x1_40to240_20);
+VEDGE_KERNEL_BENCH(BM_QConv1x1_40to240_20);
+VEDGE_KERNEL_BENCH(BM_Conv1x1_96to576_10);
+VEDGE_KERNEL_BENCH(BM_QConv1x1_96to576_10);
+VEDGE_KERNEL_BENCH(BM_DwConv3x3_16_160_s2);
+VEDGE_KERNEL_BENCH(BM_QDwConv3x3_16_160_s2);
+VEDGE_KERNEL_BENCH(BM_DwConv3x3_72_80_s2);
+VEDGE_KERNEL_BENCH(BM_QDwConv3x3_72_80_s2);
+VEDGE_KERNEL_BENCH(BM_DwConv3x3_88_40_s1);
+VEDGE_KERNEL_BENCH(BM_QDwConv3x3_88_40_s1);
+VEDGE_KERNEL_BENCH(BM_AddResidual_24x40x40);
+VEDGE_KERNEL_BENCH(BM_QAddResidual_24x40x40);
+VEDGE_KERNEL_BENCH(BM_MulSE_96x20x20);
+VEDGE_KERNEL_BENCH(BM_QMulSE_96x20x20);
+VEDGE_KERNEL_BENCH(BM_QLutHardSwish_240x20x20);
+VEDGE_KERNEL_BENCH(BM_QuantizeLinear_3x320x320);
 
 }  // namespace
 }  // namespace vedge

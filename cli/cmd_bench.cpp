@@ -16,9 +16,9 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "cli/dataset_flags.h"
 #include "cli/detector_flags.h"
 #include "cli/flags.h"
-#include "data/coco.h"
 #include "runtime/error.h"
 #include "runtime/tflite_import.h"
 #include "tools/bench/bench.h"
@@ -131,7 +131,7 @@ void print_sweep(const std::vector<SweepPoint>& sweep) {
 int cmd_bench(int argc, char** argv) {
   Flags f("vedge bench",
           "vedge bench MODEL... [--threads 1,2] [--sizes 320,480] [--duration 300s]\n"
-          "                   [--data GT.json --images DIR] [--out DIR] [--peer ort] [options]");
+          "                   [--data DATASET [--format F] [--images DIR]] [--out DIR] [--peer ort] [options]");
   f.flag("warmup", "5", "untimed runs first")
       .flag("runs", "50", "timed runs")
       .flag("image", "", "image for the end-to-end runs (default: a generated 640x480 image)")
@@ -140,12 +140,13 @@ int cmd_bench(int argc, char** argv) {
       .flag("sizes", "", "input-size sweep: widths (height keeps the aspect ratio) or WxH, e.g. 320,480,640")
       .flag("duration", "", "sustained mode: timed runs for this long (e.g. 300s, 5m); reports drift per window")
       .flag("window", "", "sustained mode: window length in seconds (default: a tenth of the duration)")
-      .flag("data", "", "accuracy: a COCO instances JSON; each model is evaluated as by `vedge eval MODEL --data`")
-      .flag("images", "", "accuracy: the folder of the dataset's images")
+      .flag("data", "", "accuracy: a dataset (COCO, VOC, YOLO); each model is evaluated as by `vedge eval MODEL "
+                        "--data`")
       .flag("out", "", "write report.md, report.json and report.html into this folder")
       .flag("baseline", "", "the reference variant (a MODEL as given, or its name); default: the first")
       .flag("peer", "", "also time the network in another engine: ort (ONNX Runtime for Node)")
       .flag("json", "", "write every result (statistics and every sample) to this JSON file");
+  declare_dataset_flags(f, "with --data: ");
   declare_detector_flags(f);  // --spec (once, or once per MODEL), thresholds, --threads (a list here)
   f.parse(argc, argv);
   if (f.help_requested()) return std::printf("%s", f.help().c_str()), 0;
@@ -156,7 +157,8 @@ int cmd_bench(int argc, char** argv) {
   const std::vector<std::string> specs = f.all("spec");
   VEDGE_CHECK(specs.size() <= 1 || specs.size() == models.size(), "vedge bench: --spec given ", specs.size(),
               " times for ", models.size(), " models (give it once for all, or once per model)");
-  VEDGE_CHECK(f.has("data") == f.has("images"), "vedge bench: --data and --images go together");
+  const std::string dataset_flag = given_dataset_flag(f);
+  VEDGE_CHECK(dataset_flag.empty() || f.has("data"), "vedge bench: --", dataset_flag, " goes with --data");
   VEDGE_CHECK(!f.has("peer") || f.str("peer") == "ort", "vedge bench: --peer must be ort, not '", f.str("peer"), "'");
 
   BenchOptions base;
@@ -182,7 +184,9 @@ int cmd_bench(int argc, char** argv) {
   if (f.has("peer")) check_ort_peer();  // fail before any measurement
   Dataset gt;
   if (f.has("data")) {
-    gt = read_coco_dataset(f.str("data"));
+    LoadReport problems;
+    gt = load_dataset_from_flags(f, f.str("data"), &problems);
+    print_load_problems(problems, "vedge bench");
     VEDGE_CHECK(!gt.annotations.empty(), gt.source, ": dataset has no boxes");
   }
 
@@ -192,7 +196,7 @@ int cmd_bench(int argc, char** argv) {
     std::string command = "vedge bench";
     for (int i = 0; i < argc; ++i) command += " " + shell_word(argv[i]);
     report.context = current_report_context(command, VEDGE_VERSION);
-    if (f.has("data")) report.context.dataset = f.str("data"), report.context.images = f.str("images");
+    if (f.has("data")) report.context.dataset = f.str("data"), report.context.images = gt.image_root;
   }
   std::map<std::string, int> seen;
   for (size_t i = 0; i < models.size(); ++i) {
@@ -220,7 +224,7 @@ int cmd_bench(int argc, char** argv) {
       SessionOptions sess;
       sess.num_threads = threads.front();
       Detector det(model, o.spec_path, sess);
-      DatasetDetections run = detect_dataset(det, gt, f.str("images"), detect_opt);
+      DatasetDetections run = detect_dataset(det, gt, detect_opt);
       for (const auto& [label, n] : run.unmatched_labels)
         std::fprintf(stderr, "vedge bench: note: %s: %d '%s' boxes dropped (no such category in %s)\n",
                      v.name.c_str(), n, label.c_str(), gt.source.c_str());

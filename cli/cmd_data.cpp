@@ -1,7 +1,8 @@
 // vedge data: dataset tools. `convert` reads COCO JSON, Pascal VOC or YOLO
 // and writes any of them; `stats` prints images, boxes per class, box-size
 // histograms and the problems found; `synth` writes the built-in synthetic
-// shapes dataset (train + val). All reading goes through data/load.h.
+// shapes dataset (train + val). All reading goes through data/load.h
+// (cli/dataset_flags.h).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -10,6 +11,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "cli/dataset_flags.h"
 #include "cli/flags.h"
 #include "data/coco.h"
 #include "data/files.h"
@@ -24,47 +26,14 @@
 namespace vedge::cli {
 namespace {
 
-void declare_load_flags(Flags& f) {
-  f.flag("format", "auto", "input format: auto, coco, voc or yolo")
-      .flag("images", "", "folder the image file names are relative to (default: found from the layout)")
-      .flag("split", "train", "YOLO data.yaml: which split's images to read")
-      .boolean("skip-bad", "skip bad images/boxes (missing image, box outside, unknown class, malformed "
-                           "line) and count them instead of failing")
-      .boolean("no-check-images", "do not read image headers (COCO/VOC: trust the sizes given)");
-}
-
-Dataset load(const Flags& f, const std::string& src, LoadReport& report) {
-  LoadOptions o;
-  o.format = parse_dataset_format(f.str("format"));
-  o.images_dir = f.str("images");
-  o.split = f.str("split");
-  o.skip_bad = f.on("skip-bad");
-  o.check_images = !f.on("no-check-images");
-  return load_dataset(src, o, &report);
-}
-
-void print_problems(const LoadReport& r, const char* cmd) {
-  if (r.problems.empty()) return;
-  std::fprintf(stderr, "vedge data %s: skipped %zu images and %zu boxes:\n", cmd, r.skipped_images,
-               r.skipped_boxes);
-  for (const std::string& p : r.problems) std::fprintf(stderr, "  %s\n", p.c_str());
-}
-
 int convert(int argc, char** argv) {
   Flags f("vedge data convert", "vedge data convert SRC --to coco|voc|yolo -o OUT [options]");
-  declare_load_flags(f);
+  declare_dataset_flags(f);
   f.flag("to", "", "output format: coco (OUT/instances.json + OUT/images/), voc (OUT/Annotations/, "
                    "OUT/JPEGImages/, OUT/classes.txt) or yolo (OUT/images/, OUT/labels/, OUT/data.yaml)")
       .flag("out", "", "output folder (-o works too)")
       .flag("copy-images", "copy", "copy, link (symbolic links) or none");
-  // The flag parser knows only --long flags; -o is the conventional alias.
-  std::vector<std::string> args(argv, argv + argc);
-  std::vector<char*> ptrs;
-  for (std::string& a : args) {
-    if (a == "-o") a = "--out";
-    ptrs.push_back(a.data());
-  }
-  f.parse(argc, ptrs.data());
+  f.parse(argc, argv);
   if (f.help_requested()) return std::printf("%s", f.help().c_str()), 0;
   VEDGE_CHECK(f.positional().size() == 1, "vedge data convert: expected one SRC dataset");
   VEDGE_CHECK(f.has("to") && f.has("out"), "vedge data convert: --to and -o OUT are required");
@@ -77,8 +46,8 @@ int convert(int argc, char** argv) {
                                              : (fail("vedge data convert: --copy-images must be copy, link or none, "
                                                      "not '", mode_name, "'"), ImageCopyMode::None);
   LoadReport report;
-  Dataset d = load(f, f.positional()[0], report);
-  print_problems(report, "convert");
+  Dataset d = load_dataset_from_flags(f, f.positional()[0], &report);
+  print_load_problems(report, "vedge data convert");
   namespace fs = std::filesystem;
   fs::path out(f.str("out"));
   size_t lost = 0;
@@ -102,13 +71,13 @@ int convert(int argc, char** argv) {
 
 int stats(int argc, char** argv) {
   Flags f("vedge data stats", "vedge data stats SRC [options]");
-  declare_load_flags(f);
+  declare_dataset_flags(f);
   f.flag("json", "", "also write the statistics (and problems) to this JSON file");
   f.parse(argc, argv);
   if (f.help_requested()) return std::printf("%s", f.help().c_str()), 0;
   VEDGE_CHECK(f.positional().size() == 1, "vedge data stats: expected one SRC dataset");
   LoadReport report;
-  Dataset d = load(f, f.positional()[0], report);
+  Dataset d = load_dataset_from_flags(f, f.positional()[0], &report);
   DatasetStats s = compute_stats(d);
   std::printf("%s\n%s", d.source.c_str(), format_stats(s).c_str());
   std::printf("\nproblems: %zu (skipped %zu images, %zu boxes)\n", report.problems.size(), report.skipped_images,

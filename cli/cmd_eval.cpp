@@ -1,7 +1,8 @@
 // vedge eval: score detections against COCO ground truth, with COCO's 12
 // numbers or Pascal VOC AP, a per-class table and an optional JSON report.
 // The detections come from a file made elsewhere (--detections, COCO results
-// format) or from running MODEL over the dataset's images (--data, --images)
+// format, against COCO --gt) or from running MODEL over the images of a
+// dataset in any format data/load.h reads (--data, --format, --images)
 // exactly as `vedge detect` would.
 #include <cstdio>
 #include <fstream>
@@ -10,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "cli/dataset_flags.h"
 #include "cli/detector_flags.h"
 #include "cli/flags.h"
 #include "data/coco.h"
@@ -56,15 +58,14 @@ void print_voc(const VocEvalResult& all, const VocEvalResult& eleven) {
 int cmd_eval(int argc, char** argv) {
   Flags f("vedge eval",
           "vedge eval --detections DETS.json --gt GT.json [options]\n"
-          "       vedge eval MODEL --data GT.json --images DIR [options]");
+          "       vedge eval MODEL --data DATASET [--format coco|voc|yolo] [--images DIR] [options]");
   f.flag("detections", "", "detections in the COCO results format ([{image_id, category_id, bbox, score}])")
       .flag("gt", "", "ground truth: a COCO instances JSON file")
-      .flag("data", "", "with MODEL: the dataset's COCO instances JSON file (--gt works too)")
-      .flag("images", "", "with MODEL: the folder holding the dataset's images (file_name in the JSON)")
-      .flag("format", "coco", "with MODEL: dataset format (coco)")
+      .flag("data", "", "with MODEL: the dataset (COCO JSON, VOC or YOLO folder; --gt works too)")
       .flag("save-detections", "", "with MODEL: also write the detections in the COCO results format")
       .flag("metric", "coco", "coco (the 12 COCO numbers) or voc (Pascal VOC AP at IoU 0.5)")
       .flag("json", "", "also write the full result (per class, PR curves) to this JSON file");
+  declare_dataset_flags(f, "with MODEL: ");
   declare_detector_flags(f, "with MODEL: ");
   f.parse(argc, argv);
   if (f.help_requested()) return std::printf("%s", f.help().c_str()), 0;
@@ -75,21 +76,22 @@ int cmd_eval(int argc, char** argv) {
   std::vector<EvalDetection> dets;
   if (f.positional().empty()) {
     VEDGE_CHECK(f.has("detections") && f.has("gt"), "vedge eval: --detections and --gt are both required");
+    const std::string dataset_flag = given_dataset_flag(f);
+    VEDGE_CHECK(dataset_flag.empty(), "vedge eval: --", dataset_flag, " goes with MODEL --data (--gt is COCO JSON)");
     gt = read_coco_dataset(f.str("gt"));
     VEDGE_CHECK(!gt.annotations.empty(), gt.source, ": dataset has no boxes");
     dets = read_coco_detections(f.str("detections"), gt);
   } else {
     VEDGE_CHECK(f.positional().size() == 1, "vedge eval: expected one MODEL, got ", f.positional().size());
-    VEDGE_CHECK((f.has("data") || f.has("gt")) && f.has("images"),
-                "vedge eval: MODEL needs --data GT.json and --images DIR");
+    VEDGE_CHECK(f.has("data") || f.has("gt"), "vedge eval: MODEL needs --data DATASET");
     VEDGE_CHECK(!f.has("detections"), "vedge eval: give MODEL or --detections, not both");
-    VEDGE_CHECK(f.str("format") == "coco", "vedge eval: --format ", f.str("format"),
-                " is not supported yet (coco only)");
-    gt = read_coco_dataset(f.has("data") ? f.str("data") : f.str("gt"));
+    LoadReport problems;
+    gt = load_dataset_from_flags(f, f.has("data") ? f.str("data") : f.str("gt"), &problems);
+    print_load_problems(problems, "vedge eval");
     VEDGE_CHECK(!gt.annotations.empty(), gt.source, ": dataset has no boxes");
     std::unique_ptr<Detector> detector = load_detector(f, f.positional()[0]);
     const DetectOptions opt = detect_options(f);
-    DatasetDetections run = detect_dataset(*detector, gt, f.str("images"), opt);
+    DatasetDetections run = detect_dataset(*detector, gt, opt);
     for (const auto& [label, n] : run.unmatched_labels)
       std::fprintf(stderr, "vedge eval: note: %d '%s' boxes dropped (no such category in %s)\n", n,
                    label.c_str(), gt.source.c_str());

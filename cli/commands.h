@@ -15,5 +15,6 @@ int cmd_data(int argc, char** argv);
 int cmd_serve(int argc, char** argv);
 #endif
 int cmd_package(int argc, char** argv);
+int cmd_quantize(int argc, char** argv);
 
 }  // namespace vedge::cli

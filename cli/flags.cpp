@@ -31,6 +31,7 @@ void Flags::parse(int argc, char** argv) {
       help_ = true;
       continue;
     }
+    if (a == "-o" && specs_.count("out")) a = "--out";  // the conventional alias
     if (a.size() < 3 || a.compare(0, 2, "--") != 0) {
       pos_.push_back(a);
       continue;

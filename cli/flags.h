@@ -1,6 +1,7 @@
 // flags.h: a small declarative command-line parser for the vedge commands.
 // Each command declares its flags (name, kind, default, help); parse()
-// accepts "--name value", "--name=value" and boolean "--name", rejects
+// accepts "--name value", "--name=value" and boolean "--name" (and "-o" for
+// a command that declares --out), rejects
 // unknown flags and malformed numbers with one clear line, and collects
 // positional arguments. Depends on runtime/error.h only.
 #pragma once

@@ -21,6 +21,7 @@ const Command kCommands[] = {
     {"serve", vedge::cli::cmd_serve, "serve a detector over HTTP: detection API, metrics, demo page"},
 #endif
     {"package", vedge::cli::cmd_package, "bundle the aarch64 binary, its libraries and models for a device"},
+    {"quantize", vedge::cli::cmd_quantize, "INT8 (QDQ), FP16 or dynamic-range variant of a model; accuracy report"},
 };
 
 void print_version() {

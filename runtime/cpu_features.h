@@ -1,8 +1,9 @@
 // cpu_features.h: the instruction-set features of the CPU this process runs
-// on, detected at run time through cpuinfo (x86: AVX2, AVX-512, VNNI...;
+// on, detected at run time through cpuinfo (x86: AVX2, AVX-512, VNNI, AMX...;
 // aarch64: NEON, dot product, FP16 arithmetic, i8mm, BF16, SVE). Reported by
 // `vedge --version` and `vedge info` so a user sees what the kernels can use
-// on a board. Depends on cpuinfo only (no graph, no kernels).
+// on a board, and by benchmark reports (tools/bench/machine.h). Depends on
+// cpuinfo only (no graph, no kernels).
 #pragma once
 
 #include <string>

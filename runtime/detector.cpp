@@ -4,11 +4,13 @@
 
 #include <chrono>
 #include <cmath>
+#include <limits>
 
 #include <nlohmann/json.hpp>
 
 #include "runtime/error.h"
 #include "runtime/onnx_import.h"
+#include "runtime/quant_math.h"
 #include "runtime/shape_inference.h"
 
 namespace vedge {
@@ -17,6 +19,20 @@ namespace {
 using Clock = std::chrono::steady_clock;
 double ms_since(Clock::time_point t) {
   return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
+}
+
+// [x, x + n) quantized into dst (uint8 or int8): ONNX QuantizeLinear,
+// saturating to T's range (runtime/quant_math.h).
+template <typename T>
+void quantize_into(const float* x, size_t n, float scale, int32_t zero_point, T* dst) {
+  constexpr int qmin = std::numeric_limits<T>::min(), qmax = std::numeric_limits<T>::max();
+  for (size_t i = 0; i < n; ++i) dst[i] = static_cast<T>(quantize_to(x[i], scale, zero_point, qmin, qmax));
+}
+
+// ONNX DequantizeLinear of n values into dst.
+template <typename T>
+void dequantize_into(const T* q, size_t n, float scale, int32_t zero_point, float* dst) {
+  for (size_t i = 0; i < n; ++i) dst[i] = dequantize(q[i], scale, zero_point);
 }
 
 }  // namespace
@@ -188,6 +204,7 @@ void Detector::load(Graph g, const std::string& model_path, const std::string& s
   pre_ = std::make_unique<Preprocessor>(model->spec.input);
   sessions_ = std::move(sessions);
   model_ = std::move(model);
+  size_scratch();
 }
 
 Detector::Batch Detector::make_batch(Graph g, const DetectorModel& m, const SessionOptions& opt,
@@ -204,7 +221,47 @@ Detector::Batch Detector::make_batch(Graph g, const DetectorModel& m, const Sess
     VEDGE_CHECK(b == 1 || s.session->output_info(o).shape.size() == 3, m.model_path,
                 ": cannot run in batches: output '", s.session->output_info(o).name,
                 "' has no batch axis");
+  auto format = [&](const Value& v, const char* what) {
+    IoFormat f;
+    f.dtype = v.dtype;
+    if (v.dtype == DType::F32) return f;
+    VEDGE_CHECK(v.dtype == DType::U8 || v.dtype == DType::I8, m.model_path, ": ", what, " '", v.name,
+                "' is ", dtype_name(v.dtype), ", expected float32, uint8 or int8");
+    const QuantParams& q = v.quant;
+    VEDGE_CHECK(q.present(), m.model_path, ": ", what, " '", v.name, "' is ", dtype_name(v.dtype),
+                " but has no quantization parameters (scale, zero point)");
+    VEDGE_CHECK(q.scale.size() == 1 && q.zero_point.size() <= 1, m.model_path, ": ", what, " '", v.name,
+                "' is quantized per channel; a detector needs one scale and zero point");
+    VEDGE_CHECK(std::isfinite(q.scale[0]) && q.scale[0] > 0, m.model_path, ": ", what, " '", v.name,
+                "' has quantization scale ", q.scale[0], ", expected a positive number");
+    f.scale = q.scale[0];
+    f.zero_point = q.zero_point.empty() ? 0 : q.zero_point[0];
+    return f;
+  };
+  s.input_format = format(s.session->input_info(s.input), "input");
+  s.boxes_format = format(s.session->output_info(s.boxes), "boxes output");
+  s.scores_format = format(s.session->output_info(s.scores), "scores output");
   return s;
+}
+
+void Detector::size_scratch() {
+  const DetectorModel& m = *model_;
+  const Batch& b = sessions_.back();
+  const size_t n = sessions_.size(), rows = static_cast<size_t>(m.num_anchors) * n;
+  input_f_.assign(b.input_format.is_float() ? 0 : n * 3 * m.spec.input.width * m.spec.input.height, 0.f);
+  boxes_f_.assign(b.boxes_format.is_float() ? 0 : rows * 4, 0.f);
+  scores_f_.assign(b.scores_format.is_float() ? 0 : rows * static_cast<size_t>(m.num_classes), 0.f);
+}
+
+const float* Detector::float_output(const Batch& b, int o, const IoFormat& f, size_t count,
+                                    std::vector<float>& scratch) {
+  const void* data = b.session->output_data(o);
+  if (f.is_float()) return static_cast<const float*>(data);
+  if (f.dtype == DType::U8)
+    dequantize_into(static_cast<const uint8_t*>(data), count, f.scale, f.zero_point, scratch.data());
+  else
+    dequantize_into(static_cast<const int8_t*>(data), count, f.scale, f.zero_point, scratch.data());
+  return scratch.data();
 }
 
 void Detector::init(std::shared_ptr<const DetectorModel> model, const SessionOptions& opt,
@@ -220,6 +277,7 @@ void Detector::init(std::shared_ptr<const DetectorModel> model, const SessionOpt
   pre_ = std::make_unique<Preprocessor>(model->spec.input);
   sessions_ = std::move(sessions);
   model_ = std::move(model);
+  size_scratch();
 }
 
 Session& Detector::session() {
@@ -250,20 +308,33 @@ std::vector<std::vector<Detection>> Detector::detect_batch(const std::vector<con
 
   Batch& b = sessions_[n - 1];
   const size_t in_stride = size_t(3) * m.spec.input.width * m.spec.input.height;
-  float* in = static_cast<float*>(b.session->input_data(b.input));
+  const IoFormat& in_f = b.input_format;
+  void* in_data = b.session->input_data(b.input);
+  // An integer input is preprocessed into float scratch, then quantized in
+  // the same layout (planes or interleaved, as the session stores it).
+  float* in = in_f.is_float() ? static_cast<float*>(in_data) : input_f_.data();
+  const bool nhwc = b.session->input_is_nhwc(b.input);
   std::vector<BoxTransform> tf(n);
   for (size_t i = 0; i < n; ++i) {
     const auto t = Clock::now();
-    tf[i] = pre_->run(*images[i], in + i * in_stride, b.session->input_is_nhwc(b.input));
+    float* x = in + i * in_stride;
+    tf[i] = pre_->run(*images[i], x, nhwc);
+    if (in_f.dtype == DType::U8)
+      quantize_into(x, in_stride, in_f.scale, in_f.zero_point, static_cast<uint8_t*>(in_data) + i * in_stride);
+    else if (in_f.dtype == DType::I8)
+      quantize_into(x, in_stride, in_f.scale, in_f.zero_point, static_cast<int8_t*>(in_data) + i * in_stride);
     if (times) (*times)[i].preprocess_ms = ms_since(t);
   }
   const auto t = Clock::now();
   b.session->run();
+  // Integer outputs are dequantized as part of the network's time.
+  const size_t rows = n * static_cast<size_t>(m.num_anchors);
+  const float* boxes = float_output(b, b.boxes, b.boxes_format, rows * 4, boxes_f_);
+  const float* scores =
+      float_output(b, b.scores, b.scores_format, rows * static_cast<size_t>(m.num_classes), scores_f_);
   if (times)
     for (StageTimes& st : *times) st.inference_ms = ms_since(t);
 
-  const float* boxes = static_cast<const float*>(b.session->output_data(b.boxes));
-  const float* scores = static_cast<const float*>(b.session->output_data(b.scores));
   std::vector<std::vector<Detection>> out(n);
   for (size_t i = 0; i < n; ++i)
     out[i] = postprocess_detections(m.spec, m.anchors, boxes + i * m.num_anchors * 4,

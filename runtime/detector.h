@@ -7,6 +7,10 @@
 // buffers), not thread-safe: run one Detector per thread. A Detector may run
 // up to max_batch images through the network at once (detect_batch), on the
 // graph with its batch dimension set to the number of images.
+// Full-integer models (uint8/int8 image input, int8/uint8 outputs, each with
+// per-tensor Value::quant): the image is preprocessed into float scratch and
+// quantized into the input buffer (ONNX QuantizeLinear), and integer outputs
+// are dequantized into float scratch before decoding.
 // Depends on runtime/ only (onnx_import.h, executor.h, preprocess.h,
 // anchors.h, box_coder.h, nms.h, detector_spec.h); no LibTorch, no OpenCV.
 #pragma once
@@ -130,17 +134,33 @@ class Detector {
   const std::string& model_path() const { return model_->model_path; }
 
  private:
+  // How a graph input/output is stored: float, or integers with their
+  // per-tensor quantization (real = (q - zero_point) * scale).
+  struct IoFormat {
+    DType dtype = DType::F32;
+    float scale = 1;
+    int32_t zero_point = 0;
+    bool is_float() const { return dtype == DType::F32; }
+  };
   struct Batch {  // one Session per batch size
     std::unique_ptr<Session> session;
     int input = -1, boxes = -1, scores = -1;
+    IoFormat input_format, boxes_format, scores_format;
   };
   void init(std::shared_ptr<const DetectorModel> model, const SessionOptions& opt, int max_batch);
   static Batch make_batch(Graph g, const DetectorModel& m, const SessionOptions& opt, int b);
+  void size_scratch();  // the float scratch the integer I/O of sessions_ needs
+  // Float view of output o of b (dequantized into `scratch` when integer).
+  const float* float_output(const Batch& b, int o, const IoFormat& f, size_t count,
+                            std::vector<float>& scratch);
 
   std::shared_ptr<const DetectorModel> model_;
   std::vector<Batch> sessions_;  // [b - 1] runs b images
   std::unique_ptr<Preprocessor> pre_;
   PostprocessScratch scratch_;
+  // Integer I/O only: preprocessed images before quantization, dequantized
+  // outputs (sized once for max_batch).
+  std::vector<float> input_f_, boxes_f_, scores_f_;
 };
 
 DetectThresholds resolve_thresholds(const DetectThresholds& defaults, const DetectOptions& opt);

@@ -375,9 +375,12 @@ DetectorShapes validate_detector_spec(const DetectorSpec& s, const Graph& g) {
     fail(src, ": input '", s.input.name, "' is not an input of ", model, " (inputs: ",
          io_names(g, g.inputs), ")");
   const Shape want_in{1, 3, s.input.height, s.input.width};
-  if (in->dtype != DType::F32 || in->shape != want_in)
+  // A full-integer model takes the image as uint8/int8 (the Detector quantizes it).
+  const bool int_io = [](DType t) { return t == DType::U8 || t == DType::I8; }(in->dtype);
+  if ((in->dtype != DType::F32 && !int_io) || in->shape != want_in)
     fail(src, ": input '", in->name, "' of ", model, " is ", dtype_name(in->dtype), " ",
-         shape_str(in->shape), ", the spec expects float32 ", shape_str(want_in));
+         shape_str(in->shape), ", the spec expects ", int_io ? dtype_name(in->dtype) : "float32", " ",
+         shape_str(want_in));
 
   const Value* boxes = find_io(g, g.outputs, s.boxes_output);
   const Value* scores = find_io(g, g.outputs, s.scores_output);
@@ -390,9 +393,10 @@ DetectorShapes validate_detector_spec(const DetectorSpec& s, const Graph& g) {
   auto rows_cols = [&](const Value& v, const char* what, int64_t& rows, int64_t& cols) {
     const Shape& sh = v.shape;
     const bool ok = (sh.size() == 3 && sh[0] == 1) || sh.size() == 2;
-    if (!ok || v.dtype != DType::F32)
+    if (!ok || (v.dtype != DType::F32 && v.dtype != DType::I8 && v.dtype != DType::U8))
       fail(src, ": ", what, " output '", v.name, "' of ", model, " is ", dtype_name(v.dtype), " ",
-           shape_str(sh), ", expected float32 [1,anchors,", what[0] == 'b' ? "4" : "classes", "]");
+           shape_str(sh), ", expected float32 (or quantized int8/uint8) [1,anchors,",
+           what[0] == 'b' ? "4" : "classes", "]");
     rows = sh[sh.size() - 2];
     cols = sh[sh.size() - 1];
   };

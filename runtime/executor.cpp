@@ -24,19 +24,20 @@ enum class Need { Any, Plain, Nhwc };
 
 bool is_spatial(const std::string& op) {
   return op == "Conv" || op == "MaxPool" || op == "AveragePool" || op == "GlobalAveragePool" ||
-         op == "Resize";
+         op == "Resize" || op == "QConv" || op == "QGlobalAveragePool";
 }
 bool is_unary(const std::string& op) {
   return op == "Relu" || op == "Clip" || op == "Sigmoid" || op == "HardSwish" ||
-         op == "HardSigmoid";
+         op == "HardSigmoid" || op == "QuantizeLinear" || op == "DequantizeLinear" || op == "QLut";
 }
 bool is_binary(const std::string& op) {
-  return op == "Add" || op == "Sub" || op == "Mul" || op == "Div";
+  return op == "Add" || op == "Sub" || op == "Mul" || op == "Div" || op == "QAdd" || op == "QMul";
 }
+bool is_concat(const std::string& op) { return op == "Concat" || op == "QConcat"; }
 
 Need fast_need(const Node& n, size_t input_index, const Shape& shape) {
   if (is_spatial(n.op)) return input_index == 0 && shape.size() == 4 ? Need::Nhwc : Need::Plain;
-  if (is_unary(n.op) || is_binary(n.op) || n.op == "Concat" || n.op == "Reshape" ||
+  if (is_unary(n.op) || is_binary(n.op) || is_concat(n.op) || n.op == "Reshape" ||
       n.op == "Transpose")
     return Need::Any;
   return Need::Plain;
@@ -90,6 +91,7 @@ struct Session::Impl {
     nv.name = g.values[v].name + suffix;
     nv.dtype = g.values[v].dtype;
     nv.shape = g.values[v].shape;
+    nv.quant = g.values[v].quant;  // a relaid integer value keeps its parameters
     int id = g.add_value(std::move(nv));
     strides.push_back(std::move(st));
     alias.push_back(id);
@@ -168,7 +170,7 @@ void Session::Impl::assign_layouts() {
         strides[out] = nhwc_strides(os);
       } else if (is_unary(n.op) && in0_act) {
         strides[out] = strides[in0];
-      } else if (is_binary(n.op) || n.op == "Concat") {
+      } else if (is_binary(n.op) || is_concat(n.op)) {
         bool all_nhwc = os.size() == 4;
         bool any_nhwc = false;
         for (int v : n.inputs) {
@@ -178,7 +180,7 @@ void Session::Impl::assign_layouts() {
           any_nhwc |= nh && g.values[v].shape == os;
           all_nhwc &= nh;
         }
-        bool nhwc = n.op == "Concat" ? all_nhwc : any_nhwc;
+        bool nhwc = is_concat(n.op) ? all_nhwc : any_nhwc;
         strides[out] = nhwc ? nhwc_strides(os) : plain_strides(os);
       } else if (n.op == "Transpose" && in0_act) {
         auto perm = n.attrs.get_ints("perm");

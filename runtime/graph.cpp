@@ -177,7 +177,7 @@ void Graph::validate() const {
 
 int64_t node_macs(const Graph& g, const Node& n) {
   auto shape = [&](int id) -> const Shape& { return g.values[static_cast<size_t>(id)].shape; };
-  if (n.op == "Conv" && n.inputs.size() >= 2 && !n.outputs.empty()) {
+  if ((n.op == "Conv" || n.op == "QConv") && n.inputs.size() >= 2 && !n.outputs.empty()) {
     const Shape& w = shape(n.inputs[1]);  // [Cout, Cin/group, kh, kw]
     int64_t per_out = 1;
     for (size_t i = 1; i < w.size(); ++i) per_out *= w[i];
@@ -204,15 +204,17 @@ std::map<std::string, int> op_histogram(const Graph& g) {
 }
 
 int64_t param_count(const Graph& g) {
-  // Every float constant read by a node counts once, whatever reads it
-  // (weights, biases, broadcast scales); shape constants are not parameters.
+  // Every float or quantized (int8 weight, int32 bias) constant read by a
+  // node counts once, whatever reads it (weights, biases, broadcast scales);
+  // shape constants (int64) and quantization parameters are not parameters.
   std::set<int> seen;
   int64_t total = 0;
   for (const Node& n : g.nodes)
     for (int i : n.inputs) {
       if (i < 0 || !seen.insert(i).second) continue;
       const Value& v = g.values[static_cast<size_t>(i)];
-      if (v.is_constant() && (v.dtype == DType::F32 || v.dtype == DType::F16))
+      if (v.is_constant() && (v.dtype == DType::F32 || v.dtype == DType::F16 || v.dtype == DType::I8 ||
+                              v.dtype == DType::I32))
         total += numel(v.shape);
     }
   return total;

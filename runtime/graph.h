@@ -33,6 +33,35 @@
 //                   shape resolved into the output Value
 //   Relayout        internal, inserted by the executor only: same logical
 //                   shape in and out, copies between two memory layouts.
+//
+// Quantization (QDQ models, see docs/quantization.md). ONNX semantics:
+//   QuantizeLinear  in: X (F32), scale (const F32, scalar or [C]),
+//                   zero_point (const I8 or U8, same shape as scale);
+//                   attrs: axis (per-axis form). Out dtype = zero_point's.
+//                   y = saturate(round_half_even(x / scale) + zero_point)
+//   DequantizeLinear in: X (I8, U8 or I32), scale, [zero_point]; attrs: axis.
+//                   y = (x - zero_point) * scale  (F32)
+//   Cast            attrs: to ("float"); only in graphs built for export
+//                   (FP16 weights cast to float); the importer folds it.
+// Integer ops, produced from DQ -> op -> Q patterns by lower_qdq
+// (runtime/quant_lower.h). Every I8 activation Value carries per-tensor
+// Value::quant; weights carry per-channel quant (axis 0, zero point 0);
+// an I32 bias carries scale in_scale * w_scale[c]. Requantization is done
+// in float: v = (float)acc * m, clamped to the output range minus the zero
+// point, rounded half-to-even, plus the zero point (exact definitions in
+// runtime/quant_math.h, shared by the reference kernels (ops/ref_quant.cpp)
+// and every fast kernel, which must match them bit for bit):
+//   QConv           in: X (I8), W (const I8 [M,C/g,kh,kw]), [B (const I32)];
+//                   attrs as Conv; "activation" relu | relu6 | clip narrows
+//                   the output range. m[c] = (sx * sw[c]) / sy.
+//   QAdd | QMul     in: A, B (I8, numpy broadcasting); optional
+//                   "activation" as QConv.
+//   QGlobalAveragePool   m = sx / (sy * H*W) over the int32 sum of (x - zx)
+//   QLut            in: X (I8); attr "table": 256 outputs indexed by x+128
+//                   (any element-wise float op: HardSwish, HardSigmoid,
+//                   Sigmoid, ...; built as Q(f(DQ(x))))
+//   QConcat         attrs: axis; inputs requantized to the output's params
+//   Reshape, Transpose, Relayout and views move I8 data unchanged.
 //   Identity, Dropout, Shape/Gather/Unsqueeze/Squeeze/Concat/Cast/Slice
 //   chains over constants: removed or folded to constants by the importer.
 //
@@ -72,11 +101,22 @@ class Attrs {
   std::map<std::string, AttrValue> m_;
 };
 
+// Quantization parameters of an integer value: real = (q - zero_point) *
+// scale. Per-tensor: one scale and zero point, axis -1. Per-channel: one
+// per index of `axis`.
+struct QuantParams {
+  std::vector<float> scale;
+  std::vector<int32_t> zero_point;
+  int axis = -1;
+  bool present() const { return !scale.empty(); }
+};
+
 struct Value {
   std::string name;
   DType dtype = DType::F32;
   Shape shape;
   Tensor constant;  // non-empty for initializers and folded constants
+  QuantParams quant;  // integer values after lower_qdq; empty otherwise
   bool is_constant() const { return !constant.empty(); }
 };
 
@@ -120,7 +160,8 @@ namespace vedge {
 
 // Number of nodes per op name, for `vedge info`.
 std::map<std::string, int> op_histogram(const Graph& g);
-// Elements of the float constants the nodes read (weights, biases, scales).
+// Elements of the float and quantized (I8 weight, I32 bias) constants the
+// nodes read (weights, biases, broadcast scales).
 int64_t param_count(const Graph& g);
 
 }  // namespace vedge

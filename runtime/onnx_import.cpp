@@ -9,7 +9,10 @@
 // evaluated with the reference kernels (passes.h). Two importer-internal
 // ops are left for the passes: BatchNormalization and a spatial zero Pad.
 // optimize_graph() then folds/merges them and fuses activations, and the
-// result is checked to contain canonical ops only.
+// result is checked to contain canonical ops only. QuantizeLinear /
+// DequantizeLinear are checked and canonicalized here (convert_qdq); a
+// DequantizeLinear of constants is not folded at import, so QDQ weights
+// reach lower_qdq (ImportOptions::qdq, quant_lower.h) as int8.
 // Depends on graph.h, shape_inference.h, passes.h, onnx_fold.h and the ONNX
 // protobuf.
 #include "runtime/onnx_import.h"
@@ -44,7 +47,10 @@ const std::set<std::string>& canonical_ops() {
       "Conv",    "Relu",  "Sigmoid", "HardSwish", "HardSigmoid",       "Clip",
       "Add",     "Sub",   "Mul",     "Div",       "GlobalAveragePool", "AveragePool",
       "MaxPool", "Gemm",  "MatMul",  "Reshape",   "Transpose",         "Concat",
-      "Softmax", "Resize"};
+      "Softmax", "Resize",
+      // quantization (graph.h): Q/DQ and the integer ops of lower_qdq
+      "QuantizeLinear", "DequantizeLinear", "QConv", "QAdd", "QMul", "QGlobalAveragePool", "QLut",
+      "QConcat"};
   return ops;
 }
 
@@ -102,6 +108,9 @@ class Importer {
   void window_attrs(const NodeCtx& n, const Shape& x, const Shape& kernel, Attrs& a, bool is_pool);
   void convert_resize(const NodeCtx& n);
   void convert_softmax(const NodeCtx& n);
+  void convert_qdq(const NodeCtx& n);
+  bool const_or_dequantized(int id) const;
+  void set_io_quant();
   Shape resolve_reshape(const NodeCtx& n, const Shape& in, const std::vector<int64_t>& spec,
                         bool allowzero) const;
   std::vector<int64_t> axes_arg(const NodeCtx& n, size_t input_index) const;
@@ -243,8 +252,13 @@ void Importer::import_inputs(const onnx::GraphProto& gp) {
     const std::string what = "input '" + in.name() + "'";
     if (!in.type().has_tensor_type()) err(what, ": not a tensor");
     const auto& tt = in.type().tensor_type();
-    if (tt.elem_type() != onnx::TensorProto_DataType_FLOAT)
-      err(what, ": data type ", tt.elem_type(), " is not supported (inputs must be float32)");
+    const DType in_dt = tt.elem_type() == onnx::TensorProto_DataType_FLOAT  ? DType::F32
+                        : tt.elem_type() == onnx::TensorProto_DataType_UINT8 ? DType::U8
+                        : tt.elem_type() == onnx::TensorProto_DataType_INT8  ? DType::I8
+                                                                             : DType::Bool;
+    if (in_dt == DType::Bool)
+      err(what, ": data type ", tt.elem_type(),
+          " is not supported (inputs must be float32, or uint8/int8 read by a DequantizeLinear)");
     Shape shape;
     auto ov = opt_.input_shapes.find(in.name());
     if (ov != opt_.input_shapes.end()) {
@@ -271,7 +285,7 @@ void Importer::import_inputs(const onnx::GraphProto& gp) {
     for (int64_t d : shape)
       if (d <= 0 || d > kMaxImportElements) err(what, ": invalid dimension in ", shape_str(shape));
     if (too_large_for_import(shape)) err(what, ": shape ", shape_str(shape), " is too large");
-    int id = new_value(in.name(), DType::F32, shape);
+    int id = new_value(in.name(), in_dt, shape);
     ids_[in.name()] = id;
     g_.inputs.push_back(id);
   }
@@ -291,18 +305,29 @@ int Importer::emit(const NodeCtx& n, const std::string& op, std::vector<int> inp
   node.op = op;
   node.inputs = std::move(inputs);
   node.attrs = std::move(attrs);
-  for (int i : node.inputs)  // non-float tensors exist only as folded constants
-    if (i >= 0 && g_.values[static_cast<size_t>(i)].dtype != DType::F32)
-      nerr(n, "input '", g_.values[static_cast<size_t>(i)].name, "' has type ",
-           dtype_name(g_.values[static_cast<size_t>(i)].dtype), "; only float32 is supported here");
-  DType dt =
-      node.inputs.empty() ? DType::F32 : g_.values[static_cast<size_t>(node.inputs[0])].dtype;
-  int out = new_value(out_name, dt, std::move(resolved_shape));
+  // Non-float tensors exist only as folded constants, as the integer side
+  // of QuantizeLinear/DequantizeLinear (checked by convert_qdq), and as
+  // int8/uint8 data moved by Reshape/Transpose.
+  const bool moves = op == "Reshape" || op == "Transpose";
+  if (op != "QuantizeLinear" && op != "DequantizeLinear")
+    for (size_t k = 0; k < node.inputs.size(); ++k) {
+      const int i = node.inputs[k];
+      if (i < 0) continue;
+      const DType t = g_.values[static_cast<size_t>(i)].dtype;
+      if (t == DType::F32 || (moves && k == 0 && (t == DType::I8 || t == DType::U8))) continue;
+      nerr(n, "input '", g_.values[static_cast<size_t>(i)].name, "' has type ", dtype_name(t),
+           "; only float32 is supported here",
+           t == DType::I8 || t == DType::U8 ? " (dequantize it with DequantizeLinear first)" : "");
+    }
+  int out = new_value(out_name, DType::F32, std::move(resolved_shape));
   node.outputs = {out};
   Shape s = infer_node_shapes(g_, node).at(0);
   if (too_large_for_import(s)) nerr(n, "output shape ", shape_str(s), " is too large");
   g_.values[static_cast<size_t>(out)].shape = s;
-  bool foldable = op != "BatchNormalization" && op != "Pad";  // importer-internal ops
+  g_.values[static_cast<size_t>(out)].dtype = infer_node_dtype(g_, node);
+  // Importer-internal ops, and dequantized weights (kept integer for
+  // lower_qdq; fold_dequantized_constants folds the rest).
+  bool foldable = op != "BatchNormalization" && op != "Pad" && op != "DequantizeLinear";
   for (int i : node.inputs)
     if (i >= 0 && !g_.values[static_cast<size_t>(i)].is_constant()) foldable = false;
   if (foldable) {
@@ -444,10 +469,11 @@ void Importer::convert(const NodeCtx& n) {
 
   if (op == "Conv") {
     const Value& w = in_val(n, 1);
-    if (!w.is_constant()) nerr(n, "weights ('", w.name, "') must be constant");
+    if (!const_or_dequantized(input_id(n, 1)))
+      nerr(n, "weights ('", w.name, "') must be constant (or dequantized constants)");
     int b = input_id(n, 2);
-    if (b >= 0 && !g_.values[static_cast<size_t>(b)].is_constant())
-      nerr(n, "bias must be constant");
+    if (b >= 0 && !const_or_dequantized(b))
+      nerr(n, "bias must be constant (or dequantized constants)");
     if (w.shape.size() != 4)
       nerr(n, "only 2-D convolution is supported (weights ", shape_str(w.shape), ")");
     Shape k{w.shape[2], w.shape[3]};
@@ -460,6 +486,8 @@ void Importer::convert(const NodeCtx& n) {
     std::vector<int> ins{x_id(), input_id(n, 1)};
     if (b >= 0) ins.push_back(b);
     emit_output(n, "Conv", ins, a);
+  } else if (op == "QuantizeLinear" || op == "DequantizeLinear") {
+    convert_qdq(n);
   } else if (op == "BatchNormalization") {
     extra_outputs_unused("in training mode is not supported");
     if (attr_i(n, "training_mode", 0) != 0) nerr(n, "training mode is not supported");
@@ -619,6 +647,105 @@ void Importer::convert(const NodeCtx& n) {
     nerr(n, "supported only on constant inputs (its result must fold to a constant)");
   } else {
     nerr(n, "unsupported operator");
+  }
+}
+
+// QuantizeLinear(x, scale, [zero_point]) / DequantizeLinear(x, scale,
+// [zero_point]): checked and written in the canonical form, with the zero
+// point always present (uint8 zeros for an absent QuantizeLinear one, zeros
+// of x's type for DequantizeLinear) and attr axis (non-negative) only for
+// the per-axis form (scale with more than one value; opset >= 13).
+void Importer::convert_qdq(const NodeCtx& n) {
+  const bool quantize = n.op == "QuantizeLinear";
+  if (n.p->input_size() > 3 || n.p->output_size() != 1)
+    nerr(n, "expects 2-3 inputs and 1 output");
+  const Value& x = in_val(n, 0);
+  const Tensor& scale = const_in(n, 1, "scale");
+  if (scale.dtype() != DType::F32)
+    nerr(n, "scale has type ", dtype_name(scale.dtype()), ", expected float32");
+  if (scale.shape().size() > 1)
+    nerr(n, "scale must be a scalar or 1-D, is ", shape_str(scale.shape()));
+  for (float v : scale.to_floats())
+    if (!(v > 0.f) || !std::isfinite(v)) nerr(n, "scale ", v, " is not positive and finite");
+  if (quantize && x.dtype != DType::F32)
+    nerr(n, "input '", x.name, "' has type ", dtype_name(x.dtype), ", expected float32");
+  if (!quantize && x.dtype != DType::I8 && x.dtype != DType::U8 && x.dtype != DType::I32)
+    nerr(n, "input '", x.name, "' has type ", dtype_name(x.dtype),
+         ", expected int8, uint8 or int32");
+  int zp = input_id(n, 2);
+  if (zp >= 0) {
+    const Tensor& z = const_in(n, 2, "zero point");
+    if (quantize && z.dtype() != DType::I8 && z.dtype() != DType::U8)
+      nerr(n, "zero point has type ", dtype_name(z.dtype()), ", expected int8 or uint8");
+    if (!quantize && z.dtype() != x.dtype)
+      nerr(n, "zero point has type ", dtype_name(z.dtype()), ", the input is ",
+           dtype_name(x.dtype));
+    if (z.shape() != scale.shape())
+      nerr(n, "zero point shape ", shape_str(z.shape()), " differs from scale shape ",
+           shape_str(scale.shape()));
+    if (!quantize && x.dtype == DType::I32)
+      for (int64_t i = 0; i < z.numel(); ++i)
+        if (z.at_i64(i) != 0) nerr(n, "an int32 input needs zero point 0");
+  } else {
+    zp = g_.add_constant(n.name + "/zero_point",
+                         Tensor(quantize ? DType::U8 : x.dtype, scale.shape()));
+  }
+  Attrs a;
+  if (scale.numel() != 1) {
+    if (opset_ < 13) nerr(n, "per-axis scales need opset 13 (the model has opset ", opset_, ")");
+    const int64_t r = static_cast<int64_t>(x.shape.size());
+    int64_t axis = attr_i(n, "axis", 1);
+    if (axis < -r || axis >= r)
+      nerr(n, "axis ", axis, " out of range for input ", shape_str(x.shape));
+    if (axis < 0) axis += r;
+    if (scale.numel() != x.shape[static_cast<size_t>(axis)])
+      nerr(n, "scale has ", scale.numel(), " values, axis ", axis, " of input ",
+           shape_str(x.shape), " has ", x.shape[static_cast<size_t>(axis)]);
+    a.set("axis", axis);
+  }
+  emit_output(n, n.op, {input_id(n, 0), input_id(n, 1), zp}, a);
+}
+
+// A constant, or the output of a DequantizeLinear of constants (weights and
+// biases of QDQ models stay integer until lowering).
+bool Importer::const_or_dequantized(int id) const {
+  if (id < 0) return false;
+  if (g_.values[static_cast<size_t>(id)].is_constant()) return true;
+  for (const Node& nd : g_.nodes)
+    if (nd.outputs[0] == id)
+      return nd.op == "DequantizeLinear" &&
+             g_.values[static_cast<size_t>(nd.inputs[0])].is_constant();
+  return false;
+}
+
+// Value::quant of integer graph inputs (from the DequantizeLinear reading
+// them) and outputs (from the QuantizeLinear writing them).
+void Importer::set_io_quant() {
+  auto params = [&](const Node& nd) {
+    QuantParams q;
+    q.scale = g_.values[static_cast<size_t>(nd.inputs[1])].constant.to_floats();
+    for (int64_t z : g_.values[static_cast<size_t>(nd.inputs[2])].constant.to_int64s())
+      q.zero_point.push_back(static_cast<int32_t>(z));
+    q.axis = static_cast<int>(nd.attrs.get_i("axis", -1));
+    return q;
+  };
+  for (int v : g_.inputs) {
+    Value& val = g_.values[static_cast<size_t>(v)];
+    if (val.dtype == DType::F32) continue;
+    const Node* reader = nullptr;
+    for (const Node& nd : g_.nodes)
+      for (int i : nd.inputs)
+        if (i == v && !reader) reader = &nd;
+    if (!reader || reader->op != "DequantizeLinear" || reader->inputs[0] != v)
+      err("input '", val.name, "' has type ", dtype_name(val.dtype),
+          " and must be read by a DequantizeLinear");
+    val.quant = params(*reader);
+  }
+  for (int v : g_.outputs) {
+    Value& val = g_.values[static_cast<size_t>(v)];
+    if (val.dtype != DType::I8 && val.dtype != DType::U8) continue;
+    for (const Node& nd : g_.nodes)
+      if (nd.outputs[0] == v && nd.op == "QuantizeLinear") val.quant = params(nd);
   }
 }
 
@@ -862,7 +989,8 @@ Graph Importer::run(const onnx::ModelProto& m) {
       g_.nodes[k].name = n.name + "/" + std::to_string(k - before);
   }
   finish_outputs(gp);
-  optimize_graph(g_);
+  set_io_quant();
+  optimize_graph(g_, opt_.qdq);
   check_canonical();
   infer_shapes(g_);  // re-checks every node after the rewrites
   g_.validate();

@@ -4,7 +4,7 @@
 // opset differences resolved. Anything it cannot run is rejected with one
 // vedge::Error line naming the file, the node and the problem, e.g.
 //   "model.onnx: node 'NonMaxSuppression_7' (NonMaxSuppression): unsupported operator"
-// Depends on graph.h, shape_inference.h, passes.h; the ONNX protobuf types
+// Depends on graph.h, quant_lower.h, shape_inference.h, passes.h; the ONNX protobuf types
 // stay inside onnx_import.cpp.
 #pragma once
 
@@ -13,6 +13,7 @@
 #include <string>
 
 #include "runtime/graph.h"
+#include "runtime/quant_lower.h"
 
 namespace vedge {
 
@@ -22,6 +23,10 @@ struct ImportOptions {
   int64_t batch = 1;
   // Full shape per input name, overriding what the model declares.
   std::map<std::string, Shape> input_shapes;
+  // How QDQ models (QuantizeLinear/DequantizeLinear) run: Integer lowers
+  // DQ -> op -> Q patterns to integer ops; Simulate keeps float ops and
+  // fake-quantizes activations (see quant_lower.h).
+  QdqMode qdq = QdqMode::Integer;
 };
 
 Graph import_onnx_file(const std::string& path, const ImportOptions& opt = {});

@@ -91,7 +91,9 @@ int fold_constants(Graph& g) {
   int count = 0;
   for (size_t k = 0; k < g.nodes.size(); ++k) {
     const Node& n = g.nodes[k];
-    if (n.op == "BatchNormalization" || n.op == "Pad" || !all_inputs_constant(g, n)) continue;
+    if (n.op == "BatchNormalization" || n.op == "Pad" || n.op == "DequantizeLinear" ||
+        !all_inputs_constant(g, n))
+      continue;
     std::vector<Tensor> out = evaluate_constant_node(g, n);
     for (size_t i = 0; i < out.size(); ++i) val(g, n.outputs[i]).constant = out[i];
     dead[k] = true;
@@ -383,9 +385,6 @@ int fuse_hardswish(Graph& g) {
   return count;
 }
 
-namespace {
-
-// Clamp range of a conv's fused activation; false for hardswish/sigmoid.
 bool activation_range(const Attrs& a, float& lo, float& hi) {
   const std::string act = a.get_s("activation", "");
   lo = -INFINITY;
@@ -405,7 +404,9 @@ bool activation_range(const Attrs& a, float& lo, float& hi) {
 void set_activation_range(Attrs& a, float lo, float hi) {
   a.erase("act_min");
   a.erase("act_max");
-  if (lo == 0.f && hi == INFINITY) {
+  if (lo == -INFINITY && hi == INFINITY) {
+    a.erase("activation");
+  } else if (lo == 0.f && hi == INFINITY) {
     a.set("activation", std::string("relu"));
   } else if (lo == 0.f && hi == 6.f) {
     a.set("activation", std::string("relu6"));
@@ -415,8 +416,6 @@ void set_activation_range(Attrs& a, float lo, float hi) {
     a.set("act_max", hi);
   }
 }
-
-}  // namespace
 
 int fuse_conv_activation(Graph& g) {
   std::vector<int> cons = consumers(g);
@@ -457,14 +456,21 @@ int fuse_conv_activation(Graph& g) {
   return count;
 }
 
-void optimize_graph(Graph& g) {
+void optimize_graph(Graph& g, QdqMode qdq) {
   remove_identity(g);
+  if (qdq == QdqMode::Simulate) fold_dequantized_constants(g);
   fold_batchnorm(g);
   fold_constants(g);
   merge_pad(g);
   fuse_relu6_hardswish(g);
   fuse_hardswish(g);
   fuse_conv_activation(g);
+  if (qdq == QdqMode::Integer) {
+    lower_qdq(g);
+    g.prune();  // the weights' DQ nodes lowering left unread
+    fold_dequantized_constants(g);
+    fold_constants(g);  // e.g. a Transpose of dequantized weights
+  }
   g.prune();
 }
 

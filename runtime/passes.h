@@ -3,13 +3,14 @@
 // tested alone. Every pass keeps the graph's inputs, outputs and results
 // unchanged and returns how many rewrites it made. They leave unused values
 // behind: call Graph::prune() afterwards.
-// Depends on graph.h and executor.h's eval_node_reference (to evaluate
+// Depends on graph.h, quant_lower.h and executor.h's eval_node_reference (to evaluate
 // canonical ops over constants); no ONNX.
 #pragma once
 
 #include <vector>
 
 #include "runtime/graph.h"
+#include "runtime/quant_lower.h"
 
 namespace vedge {
 
@@ -17,7 +18,9 @@ namespace vedge {
 // the reference kernels). Throws vedge::Error naming the node otherwise.
 std::vector<Tensor> evaluate_constant_node(const Graph& g, const Node& n);
 
-// Replaces every node whose inputs are all constants by constant outputs.
+// Replaces every node whose inputs are all constants by constant outputs,
+// except DequantizeLinear (quantized weights stay integer until lower_qdq or
+// fold_dequantized_constants, quant_lower.h, has seen them).
 int fold_constants(Graph& g);
 
 // Folds BatchNormalization (inputs X, scale, bias, mean, var; attr epsilon)
@@ -53,9 +56,20 @@ int fuse_hardswish(Graph& g);
 // range; hardswish/sigmoid are fused only into a conv without activation.
 int fuse_conv_activation(Graph& g);
 
-// The importer's pipeline: remove_identity, fold_batchnorm, fold_constants,
-// merge_pad, fuse_relu6_hardswish, fuse_hardswish, fuse_conv_activation;
-// then prune.
-void optimize_graph(Graph& g);
+// The clamp range [lo, hi] of a fused "activation" attribute (none: +-inf;
+// relu, relu6, clip); false for hardswish/sigmoid, which are not clamps.
+bool activation_range(const Attrs& a, float& lo, float& hi);
+// Writes [lo, hi] back as the simplest fused activation (none, relu, relu6
+// or clip with act_min/act_max).
+void set_activation_range(Attrs& a, float lo, float hi);
+
+// The importer's pipeline: remove_identity, [Simulate:
+// fold_dequantized_constants], fold_batchnorm, fold_constants, merge_pad,
+// fuse_relu6_hardswish, fuse_hardswish (so a hardswish written as
+// HardSigmoid * x is one op before lowering), fuse_conv_activation,
+// [Integer: lower_qdq, then fold_dequantized_constants and fold_constants
+// for the weights of the ops left in float]; then prune. A graph without QDQ nodes is
+// optimized the same in both modes.
+void optimize_graph(Graph& g, QdqMode qdq = QdqMode::Integer);
 
 }  // namespace vedge

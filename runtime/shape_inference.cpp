@@ -177,6 +177,27 @@ Shape same_as_input(const Ctx& c, size_t lo, size_t hi) {
   return c.in(0);
 }
 
+// QuantizeLinear / DequantizeLinear: scale and zero point are one value
+// (per-tensor) or one per index of attr axis.
+Shape qdq_shape(const Ctx& c) {
+  c.need_inputs(2, 3);
+  const Shape& x = c.in(0);
+  const int64_t ns = numel(c.in(1));
+  if (c.has_in(2) && numel(c.in(2)) != ns)
+    c.error("zero point has ", numel(c.in(2)), " values, scale has ", ns);
+  if (c.n.attrs.has("axis")) {
+    const int64_t axis = c.n.attrs.get_i("axis");
+    if (axis < 0 || axis >= static_cast<int64_t>(x.size()))
+      c.error("axis ", axis, " out of range for input ", shape_str(x));
+    if (ns != x[static_cast<size_t>(axis)])
+      c.error("scale has ", ns, " values, axis ", axis, " of ", shape_str(x), " has ",
+              x[static_cast<size_t>(axis)]);
+  } else if (ns != 1) {
+    c.error("per-tensor scale must have one value, has ", ns);
+  }
+  return x;
+}
+
 }  // namespace
 
 std::vector<Shape> infer_node_shapes(const Graph& g, const Node& n) {
@@ -186,15 +207,26 @@ std::vector<Shape> infer_node_shapes(const Graph& g, const Node& n) {
     if (id < -1 || id >= static_cast<int>(g.values.size())) c.error("input id out of range");
   if (n.outputs.size() != 1) c.error("expects one output, has ", n.outputs.size());
   Shape out;
-  if (op == "Conv") {
+  if (op == "Conv" || op == "QConv") {
     out = conv_shape(c);
+  } else if (op == "QuantizeLinear" || op == "DequantizeLinear") {
+    out = qdq_shape(c);
+  } else if (op == "QLut" || op == "Cast") {
+    out = same_as_input(c, 1, 1);
+    if (op == "QLut" && n.attrs.get_ints("table").size() != 256)
+      c.error("attribute 'table' must have 256 values");
+  } else if (op == "QAdd" || op == "QMul") {
+    c.need_inputs(2, 2);
+    out = broadcast_shapes(c.in(0), c.in(1), c.prefix());
+  } else if (op == "QConcat") {
+    out = concat_shape(c);
   } else if (op == "Relu" || op == "Sigmoid" || op == "HardSwish" || op == "HardSigmoid" ||
              op == "Clip" || op == "Identity" || op == "Relayout") {
     out = same_as_input(c, 1, 1);
   } else if (op == "Add" || op == "Sub" || op == "Mul" || op == "Div") {
     c.need_inputs(2, 2);
     out = broadcast_shapes(c.in(0), c.in(1), c.prefix());
-  } else if (op == "GlobalAveragePool") {
+  } else if (op == "GlobalAveragePool" || op == "QGlobalAveragePool") {
     out = same_as_input(c, 1, 1);
     if (out.size() != 4) c.error("expects a 4-D input");
     out[2] = out[3] = 1;
@@ -241,12 +273,23 @@ std::vector<Shape> infer_node_shapes(const Graph& g, const Node& n) {
   return {out};
 }
 
+DType infer_node_dtype(const Graph& g, const Node& n) {
+  auto dtype_of = [&](size_t i) {
+    if (i >= n.inputs.size() || n.inputs[i] < 0) return DType::U8;
+    return g.values[static_cast<size_t>(n.inputs[i])].dtype;
+  };
+  if (n.op == "QuantizeLinear") return dtype_of(2);
+  if (n.op == "DequantizeLinear" || n.op == "Cast") return DType::F32;
+  if (n.op == "QConv" || n.op == "QAdd" || n.op == "QMul" || n.op == "QGlobalAveragePool" ||
+      n.op == "QLut" || n.op == "QConcat")
+    return DType::I8;
+  return n.inputs.empty() || n.inputs[0] < 0 ? DType::F32 : dtype_of(0);
+}
+
 void infer_shapes(Graph& g) {
   for (const Node& n : g.nodes) {
     std::vector<Shape> shapes = infer_node_shapes(g, n);
-    DType dt = n.inputs.empty() || n.inputs[0] < 0
-                   ? DType::F32
-                   : g.values[static_cast<size_t>(n.inputs[0])].dtype;
+    const DType dt = infer_node_dtype(g, n);
     for (size_t i = 0; i < shapes.size(); ++i) {
       Value& v = g.values[static_cast<size_t>(n.outputs[i])];
       v.shape = shapes[i];

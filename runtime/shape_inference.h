@@ -19,8 +19,12 @@ namespace vedge {
 // BatchNormalization.
 std::vector<Shape> infer_node_shapes(const Graph& g, const Node& n);
 
-// Recomputes every node output's shape (and dtype: the dtype of the node's
-// first input) in topological order.
+// dtype of n's outputs: QuantizeLinear -> its zero point's (U8 when absent),
+// DequantizeLinear -> F32, the integer ops (QConv, QAdd, ...) -> I8, Cast ->
+// F32; every other op -> the dtype of its first input.
+DType infer_node_dtype(const Graph& g, const Node& n);
+
+// Recomputes every node output's shape and dtype in topological order.
 void infer_shapes(Graph& g);
 
 // numpy broadcasting of two shapes; throws vedge::Error (with `what` as the

@@ -14,6 +14,10 @@
 //     kernel left its inputs and everything outside its output views alone.
 // KernelRunner prepares one kernel of either family on such buffers and runs
 // it repeatedly: the perf mode used by bench/bench_kernels.cpp.
+// Integer operands (qinput / qconstant / qoutput: I8 or U8 with Value::quant
+// set in the graph) get random integers over their whole range, gaps filled
+// with a sentinel byte; they are compared as exact values (use tolerance 0
+// for a bit-identical check).
 //
 // Header-only; depends on runtime/ (kernel.h, graph.h) and pthreadpool only
 // (no GoogleTest, so benchmarks can use it).
@@ -107,6 +111,28 @@ inline std::string index_str(const Shape& s, int64_t flat) {
   return shape_str(idx);
 }
 
+// Random integers in [lo, hi] of an integer dtype (I8, U8 or I32).
+inline Tensor random_int_tensor(const Shape& s, DType t, uint64_t seed, int64_t lo, int64_t hi) {
+  VEDGE_CHECK(t == DType::I8 || t == DType::U8 || t == DType::I32, "random_int_tensor: dtype ",
+              dtype_name(t), " is not an integer dtype");
+  Tensor r(t, s);
+  std::mt19937_64 rng(seed);
+  std::uniform_int_distribution<int64_t> u(lo, hi);
+  for (int64_t i = 0; i < r.numel(); ++i) {
+    const int64_t v = u(rng);
+    if (t == DType::I8) r.data<int8_t>()[i] = static_cast<int8_t>(v);
+    if (t == DType::U8) r.data<uint8_t>()[i] = static_cast<uint8_t>(v);
+    if (t == DType::I32) r.data<int32_t>()[i] = static_cast<int32_t>(v);
+  }
+  return r;
+}
+
+// The values of any tensor as an F32 tensor (exact for 8-bit integers).
+inline Tensor as_f32(const Tensor& t) {
+  if (t.dtype() == DType::F32) return t;
+  return Tensor::from_floats(t.shape(), t.to_floats());
+}
+
 inline Tensor random_tensor(const Shape& s, uint64_t seed, float lo = -1.f, float hi = 1.f) {
   Tensor t(DType::F32, s);
   std::mt19937_64 rng(seed);
@@ -122,7 +148,10 @@ struct OpCase {
     Layout layout;    // fast side only; constants are always plain
     Tensor constant;  // non-empty: a constant input
     bool absent = false;
-    float lo = -1.f, hi = 1.f;
+    float lo = -1.f, hi = 1.f;  // random range (integer dtypes: whole numbers)
+    DType dtype = DType::F32;   // runtime operands: F32, I8 or U8
+    QuantParams quant;          // set on the graph Value (integer ops)
+    Tensor values;              // non-empty: a runtime input with these values
   };
   Node node;
   std::vector<Operand> in, out;
@@ -153,6 +182,31 @@ struct OpCase {
     o.shape = t.shape();
     o.constant = std::move(t);
     in.push_back(std::move(o));
+    return *this;
+  }
+  // Integer runtime input / constant / output with quantization parameters.
+  OpCase& qinput(Shape s, Layout l, QuantParams q, DType t = DType::I8) {
+    input(std::move(s), std::move(l), t == DType::U8 ? 0.f : -128.f, t == DType::U8 ? 255.f : 127.f);
+    in.back().dtype = t;
+    in.back().quant = std::move(q);
+    return *this;
+  }
+  // Runtime input with given values (instead of random ones).
+  OpCase& input_values(Tensor t, Layout l = {}) {
+    input(t.shape(), std::move(l));
+    in.back().dtype = t.dtype();
+    in.back().values = std::move(t);
+    return *this;
+  }
+  OpCase& qconstant(Tensor t, QuantParams q) {
+    constant(std::move(t));
+    in.back().quant = std::move(q);
+    return *this;
+  }
+  OpCase& qoutput(Shape s, Layout l, QuantParams q, DType t = DType::I8) {
+    output(std::move(s), std::move(l));
+    out.back().dtype = t;
+    out.back().quant = std::move(q);
     return *this;
   }
   OpCase& absent() {
@@ -202,12 +256,22 @@ struct OpCase {
         os << "[floats]";
     }
     os << " } in:";
+    auto q = [](const Operand& o) {
+      std::ostringstream qs;
+      if (o.dtype != DType::F32) qs << "/" << dtype_name(o.dtype);
+      if (o.quant.present()) {
+        qs << "/q(s=" << o.quant.scale[0] << ",zp=" << (o.quant.zero_point.empty() ? 0 : o.quant.zero_point[0]);
+        if (o.quant.scale.size() > 1) qs << ",axis=" << o.quant.axis << "x" << o.quant.scale.size();
+        qs << ")";
+      }
+      return qs.str();
+    };
     for (const Operand& o : in)
       os << " "
          << (o.absent ? "absent"
-                      : shape_str(o.shape) + (o.constant.empty() ? "/" + o.layout.str() : "/const"));
+                      : shape_str(o.shape) + (o.constant.empty() ? "/" + o.layout.str() : "/const") + q(o));
     os << " out:";
-    for (const Operand& o : out) os << " " << shape_str(o.shape) << "/" << o.layout.str();
+    for (const Operand& o : out) os << " " << shape_str(o.shape) << "/" << o.layout.str() << q(o);
     os << (in_place ? " in-place" : "") << " threads=" << threads << " seed=" << seed;
     return os.str();
   }
@@ -230,44 +294,69 @@ class ThreadPool {
   pthreadpool_t pool_;
 };
 
-// A float buffer holding a strided view plus slack (XNNPACK reads up to 16
-// bytes past its inputs); everything outside the view starts as NaN.
+// A buffer holding a strided view plus slack (XNNPACK reads up to 16 bytes
+// past its inputs); everything outside the view starts as NaN (F32, in
+// `mem`) or as kGapByte (I8/U8, in `bytes`).
 struct ViewBuffer {
+  static constexpr uint8_t kGapByte = 0xA5;
   Shape shape;
   std::vector<int64_t> strides;
-  std::vector<float> mem;
+  DType dtype = DType::F32;
+  std::vector<float> mem;      // F32 views
+  std::vector<uint8_t> bytes;  // 1-byte integer views
   std::vector<bool> in_view;
 
-  ViewBuffer(const Shape& s, const Layout& l) : shape(s), strides(layout_strides(s, l)) {
+  ViewBuffer(const Shape& s, const Layout& l, DType t = DType::F32)
+      : shape(s), strides(layout_strides(s, l)), dtype(t) {
+    VEDGE_CHECK(t == DType::F32 || t == DType::I8 || t == DType::U8, "ViewBuffer: dtype ", dtype_name(t),
+                " is not supported");
     int64_t span = 1;
     for (size_t d = 0; d < s.size(); ++d) span += (s[d] - 1) * strides[d];
     if (numel(s) == 0) span = 0;
-    mem.assign(static_cast<size_t>(span + 16), std::numeric_limits<float>::quiet_NaN());
-    in_view.assign(mem.size(), false);
+    if (t == DType::F32)
+      mem.assign(static_cast<size_t>(span + 16), std::numeric_limits<float>::quiet_NaN());
+    else
+      bytes.assign(static_cast<size_t>(span + 64), kGapByte);
+    in_view.assign(t == DType::F32 ? mem.size() : bytes.size(), false);
     for_each_element(shape, strides, [&](int64_t, int64_t off) { in_view[off] = true; });
   }
   void fill_from(const Tensor& t) {
-    const float* p = t.data<float>();
-    for_each_element(shape, strides, [&](int64_t i, int64_t off) { mem[off] = p[i]; });
+    VEDGE_CHECK(t.dtype() == dtype, "ViewBuffer: filling a ", dtype_name(dtype), " view from ",
+                dtype_name(t.dtype()));
+    if (dtype == DType::F32) {
+      const float* p = t.data<float>();
+      for_each_element(shape, strides, [&](int64_t i, int64_t off) { mem[off] = p[i]; });
+    } else {
+      const uint8_t* p = static_cast<const uint8_t*>(t.raw());
+      for_each_element(shape, strides, [&](int64_t i, int64_t off) { bytes[off] = p[i]; });
+    }
   }
   Tensor to_plain() const {
-    Tensor t(DType::F32, shape);
-    float* p = t.data<float>();
-    for_each_element(shape, strides, [&](int64_t i, int64_t off) { p[i] = mem[off]; });
+    Tensor t(dtype, shape);
+    if (dtype == DType::F32) {
+      float* p = t.data<float>();
+      for_each_element(shape, strides, [&](int64_t i, int64_t off) { p[i] = mem[off]; });
+    } else {
+      uint8_t* p = static_cast<uint8_t*>(t.raw());
+      for_each_element(shape, strides, [&](int64_t i, int64_t off) { p[i] = bytes[off]; });
+    }
     return t;
   }
   TensorRef ref() {
     TensorRef r;
-    r.dtype = DType::F32;
+    r.dtype = dtype;
     r.shape = shape;
     r.strides = strides;
-    r.data = mem.data();
+    r.data = dtype == DType::F32 ? static_cast<void*>(mem.data()) : static_cast<void*>(bytes.data());
     return r;
   }
-  // Index of the first element outside the view that is not NaN, or -1.
+  // Index of the first element outside the view that is not NaN (integer
+  // views: not kGapByte), or -1.
   int64_t touched_gap() const {
-    for (size_t i = 0; i < mem.size(); ++i)
-      if (!in_view[i] && !std::isnan(mem[i])) return static_cast<int64_t>(i);
+    for (size_t i = 0; i < in_view.size(); ++i) {
+      if (in_view[i]) continue;
+      if (dtype == DType::F32 ? !std::isnan(mem[i]) : bytes[i] != kGapByte) return static_cast<int64_t>(i);
+    }
     return -1;
   }
 };
@@ -296,8 +385,13 @@ class KernelRunner {
         args_.in.push_back(make_ref(graph_.values[graph_.nodes[0].inputs[i]].constant));
         continue;
       }
-      plain_in_.push_back(random_tensor(o.shape, c.seed * 1000003u + i, o.lo, o.hi));
-      views_in_.emplace_back(o.shape, fast ? o.layout : Layout{});
+      const uint64_t seed = c.seed * 1000003u + i;
+      plain_in_.push_back(!o.values.empty()       ? o.values.clone()
+                          : o.dtype == DType::F32 ? random_tensor(o.shape, seed, o.lo, o.hi)
+                                                  : random_int_tensor(o.shape, o.dtype, seed,
+                                                                      static_cast<int64_t>(o.lo),
+                                                                      static_cast<int64_t>(o.hi)));
+      views_in_.emplace_back(o.shape, fast ? o.layout : Layout{}, o.dtype);
       views_in_.back().fill_from(plain_in_.back());
       args_.in.push_back(views_in_.back().ref());
     }
@@ -310,7 +404,7 @@ class KernelRunner {
         args_.out.push_back(r);
         continue;
       }
-      views_out_.emplace_back(c.out[i].shape, fast ? c.out[i].layout : Layout{});
+      views_out_.emplace_back(c.out[i].shape, fast ? c.out[i].layout : Layout{}, c.out[i].dtype);
       args_.out.push_back(views_out_.back().ref());
     }
     kernel_ = fast ? make_fast_kernel(args_) : make_ref_kernel(args_);
@@ -354,10 +448,13 @@ class KernelRunner {
         n.inputs.push_back(-1);
       } else if (!o.constant.empty()) {
         n.inputs.push_back(graph_.add_constant("in" + std::to_string(i), o.constant));
+        graph_.values[n.inputs.back()].quant = o.quant;
       } else {
         Value v;
         v.name = "in" + std::to_string(i);
         v.shape = o.shape;
+        v.dtype = o.dtype;
+        v.quant = o.quant;
         n.inputs.push_back(graph_.add_value(v));
         graph_.inputs.push_back(n.inputs.back());
       }
@@ -366,6 +463,8 @@ class KernelRunner {
       Value v;
       v.name = "out" + std::to_string(i);
       v.shape = case_.out[i].shape;
+      v.dtype = case_.out[i].dtype;
+      v.quant = case_.out[i].quant;
       n.outputs.push_back(graph_.add_value(v));
       graph_.outputs.push_back(n.outputs.back());
     }
@@ -440,7 +539,7 @@ inline Report check_fast_against_ref(const OpCase& c) {
     std::string details;
     for (size_t i = 0; i < c.out.size(); ++i) {
       std::string worst;
-      const double e = normalized_error(fast.output(i), ref.output(i), &worst);
+      const double e = normalized_error(as_f32(fast.output(i)), as_f32(ref.output(i)), &worst);
       if (e >= r.error) {
         r.error = e;
         details = "output " + std::to_string(i) + " " + worst;

@@ -1,4 +1,4 @@
-// `vedge bench MODEL... --data --images --out DIR`: the report files and the
+// `vedge bench MODEL... --data [--images] --out DIR`: the report files and the
 // honesty of their numbers. Sizes equal the files' sizes (stat; the deflated
 // size equals Python's zlib at level 9), every percentile equals the one
 // recomputed here from the samples recorded in report.json, the mAP equals
@@ -7,8 +7,9 @@
 // UltraFace model (skips without ../shared) on a small face dataset built
 // from its own detections, moved and completed so that mAP is not 1.
 // Also: the sustained mode's drift windows, the thread and size sweep, the
-// ONNX Runtime peer column, a TFLite variant, and bad input (one error line
-// each). About 30 s in all.
+// ONNX Runtime peer column, a TFLite variant, VOC and YOLO copies of the
+// dataset scoring as the COCO one, and bad input (one error line each).
+// About 35 s in all.
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
@@ -194,6 +195,39 @@ TEST_F(BenchReport, TwoVariantsWriteHonestReports) {
   EXPECT_NE(md.find("| ultraface-rfb-320 (2) |"), std::string::npos) << md;
 }
 
+// `vedge eval MODEL --data` and `vedge bench --data` read any dataset format
+// (data/load.h): VOC and YOLO copies of the dataset, written by `vedge data
+// convert`, score exactly as the COCO one, whether the format is detected
+// or named.
+TEST_F(BenchReport, VocAndYoloCopiesScoreAsTheCocoOne) {
+  const std::string coco = make_dataset(), m = shared_model(), spec = " --spec " + ultraface_spec();
+  auto stats = [&](const std::string& data_args) {
+    const std::string out = work_ + "/eval.json";
+    fs::remove(out);
+    CliRun e = vedge("eval " + m + spec + " --data " + data_args + " --json " + out);
+    EXPECT_EQ(e.status, 0) << data_args << "\n" << e.err;
+    return e.status == 0 ? json::parse(slurp(out)).at("stats") : json::object();
+  };
+  const json want = stats(coco + " --images " + image_dir());
+  ASSERT_TRUE(want.contains("AP50"));
+  EXPECT_NEAR(want["AP50"].get<double>(), 84.0 / 101, 1e-9);
+  for (const char* to : {"voc", "yolo"}) {
+    CliRun c = vedge("data convert " + coco + " --images " + image_dir() + " --to " + to + " -o " + work_ + "/" +
+                     to + " --copy-images link");
+    ASSERT_EQ(c.status, 0) << c.err;
+  }
+  for (const std::string& args : {work_ + "/voc", work_ + "/voc --format voc", work_ + "/yolo",
+                                  work_ + "/yolo/data.yaml --format yolo --images " + work_ + "/yolo/images"}) {
+    SCOPED_TRACE(args);
+    const json got = stats(args);
+    ASSERT_EQ(got.size(), want.size());
+    for (const auto& [name, v] : want.items()) EXPECT_NEAR(got.at(name).get<double>(), v.get<double>(), 1e-12) << name;
+  }
+  CliRun b = vedge("bench " + m + spec + " --data " + work_ + "/voc --warmup 0 --runs 1");
+  ASSERT_EQ(b.status, 0) << b.err;
+  EXPECT_NE(b.out.find("mAP@0.5 0.8317"), std::string::npos) << b.out;
+}
+
 TEST_F(BenchReport, HtmlRendersInChromium) {
   const std::string data = make_dataset(), out = work_ + "/report";
   const std::string m = shared_model();
@@ -324,7 +358,11 @@ TEST_F(BenchReport, BadInput) {
                         {"missing.onnx"});
   expect_one_error_line(vedge("bench " + m + spec + " --data " + gt + " --images " + image_dir() + " --out " + out),
                         {"no-boxes.json", "dataset has no boxes"});
-  expect_one_error_line(vedge("bench " + m + spec + " --data " + gt + " --out " + out), {"--images"});
+  // Without --images the images are looked for beside the dataset (data/load.h).
+  expect_one_error_line(vedge("bench " + m + spec + " --data " + gt + " --out " + out),
+                        {"no-boxes.json", "000000000009.jpg", "not found"});
+  expect_one_error_line(vedge("bench " + m + spec + " --images " + image_dir() + " --out " + out),
+                        {"--images", "--data"});
   expect_one_error_line(vedge("bench " + m + " " + m + " " + m + spec + spec), {"--spec", "2 times", "3 models"});
   expect_one_error_line(vedge("bench " + m + spec + " --sizes 320,big"), {"--sizes", "big"});
   expect_one_error_line(vedge("bench " + m + spec + " --threads 1,0"), {"--threads", "1,0"});
@@ -332,6 +370,7 @@ TEST_F(BenchReport, BadInput) {
   expect_one_error_line(vedge("bench " + m + spec + " --duration 2x"), {"--duration", "2x"});
   expect_one_error_line(vedge("bench " + m + spec + " --baseline other --runs 1"), {"--baseline", "other"});
   expect_one_error_line(vedge("bench " + m + spec + " --peer trt"), {"--peer", "trt"});
+  expect_one_error_line(vedge("eval " + m + spec + " --data " + gt + " --format kitti"), {"kitti"});
   expect_one_error_line(
       run("VEDGE_ORT_NODE_PATH=" + work_ + "/no-node-modules " + std::string(VEDGE_CLI),
           "bench " + m + spec + " --runs 1 --warmup 0 --peer ort"),

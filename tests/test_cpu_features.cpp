@@ -9,6 +9,7 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <utility>
 
 #include "runtime/cpu_features.h"
 
@@ -54,7 +55,10 @@ TEST(CpuFeatures, X86MatchesProcCpuinfoFlags) {
   for (const char* x : {"avx", "avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512vl"})
     EXPECT_EQ(has(f, x), flags.count(x) == 1) << x;
   EXPECT_EQ(has(f, "sse4.2"), flags.count("sse4_2") == 1);
-  EXPECT_EQ(has(f, "avx512vnni"), flags.count("avx512_vnni") == 1);
+  for (auto [ours, kernel] : {std::pair{"sse4.1", "sse4_1"}, {"avx512vnni", "avx512_vnni"},
+                              {"avx512bf16", "avx512_bf16"}, {"avx512fp16", "avx512_fp16"},
+                              {"avxvnni", "avx_vnni"}, {"amx-tile", "amx_tile"}, {"amx-int8", "amx_int8"}})
+    EXPECT_EQ(has(f, ours), flags.count(kernel) == 1) << ours;
 }
 #endif
 

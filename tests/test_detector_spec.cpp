@@ -50,9 +50,9 @@ std::string error_of(const std::function<void()>& f) {
 Graph detector_graph(Shape in, Shape boxes, Shape scores) {
   Graph g;
   g.source = "face.onnx";
-  g.inputs.push_back(g.add_value({"input", DType::F32, in, {}}));
-  g.outputs.push_back(g.add_value({"scores", DType::F32, scores, {}}));
-  g.outputs.push_back(g.add_value({"boxes", DType::F32, boxes, {}}));
+  g.inputs.push_back(g.add_value({"input", DType::F32, in, {}, {}}));
+  g.outputs.push_back(g.add_value({"scores", DType::F32, scores, {}, {}}));
+  g.outputs.push_back(g.add_value({"boxes", DType::F32, boxes, {}, {}}));
   return g;
 }
 

@@ -5,12 +5,12 @@
 #include <yaml-cpp/yaml.h>
 
 #include <cmath>
-#include <fstream>
 #include <set>
 #include <sstream>
 #include <type_traits>
 
 #include "runtime/error.h"
+#include "runtime/files.h"
 
 namespace vedge {
 namespace {
@@ -253,15 +253,21 @@ TrainConfig parse_train_config(const std::string& yaml_text, const std::string& 
     e.get("top_k", c.eval.top_k, 1, 1e6);
     e.get("max_images", c.eval.max_images, 0, 1e9);
   }
+  {
+    Section q(top.child("quantize"), "quantize", source);
+    q.get("fp16", c.quantize.fp16);
+    q.get("int8", c.quantize.int8);
+    q.one_of("method", c.quantize.method, {"minmax", "percentile", "entropy", "mse"});
+    q.get("percentile", c.quantize.percentile, 50, 100);
+    q.get("samples", c.quantize.samples, 1, 1e6);
+    q.one_of("activations", c.quantize.activations, {"int8", "uint8"});
+    q.get("max_map_drop", c.quantize.max_map_drop, 0, 100);
+  }
   return c;
 }
 
 TrainConfig load_train_config(const std::string& path, const std::vector<std::string>& overrides) {
-  std::ifstream in(path);
-  VEDGE_CHECK(in, path, ": cannot open the configuration");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return parse_train_config(ss.str(), path, overrides);
+  return parse_train_config(read_text_file(path), path, overrides);
 }
 
 }  // namespace vedge

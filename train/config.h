@@ -55,6 +55,19 @@ struct EvalConfig {
   int max_images = 0;  // 0 = the whole validation set
 };
 
+// The pipeline's quantized variants (`vedge quantize`, tools/quantize/).
+struct QuantizeConfig {
+  bool fp16 = true;  // write model-fp16.onnx
+  bool int8 = true;  // write model-int8.onnx, calibrated on the train split
+  std::string method = "minmax";  // minmax | percentile | entropy | mse
+  double percentile = 99.99;
+  int samples = 100;  // calibration images
+  std::string activations = "int8";  // int8 | uint8
+  // > 0: mixed precision on the val split (`vedge quantize --max-map-drop`),
+  // with the accuracy report in quant-report/.
+  double max_map_drop = 0;
+};
+
 struct TrainConfig {
   std::string name = "run";
   uint64_t seed = 0;
@@ -84,6 +97,7 @@ struct TrainConfig {
   double min_delta = 0.0;
 
   EvalConfig eval;
+  QuantizeConfig quantize;
 
   std::string yaml;    // the effective configuration, after overrides
   std::string source;  // the file it came from

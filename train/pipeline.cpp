@@ -8,16 +8,18 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
-#include <fstream>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
 
+#include "data/load.h"
 #include "runtime/draw.h"
 #include "runtime/error.h"
 #include "runtime/image.h"
 #include "tools/bench/bench.h"
 #include "tools/eval/detect_dataset.h"
+#include "tools/quantize/analysis.h"
+#include "tools/quantize/quantize.h"
 #include "tools/report/report.h"
 #include "train/checkpoint.h"
 #include "train/export.h"
@@ -34,13 +36,13 @@ constexpr const char* kEval = "eval.json";
 constexpr const char* kDetections = "detections";
 constexpr const char* kDetectionsJson = "detections/detections.json";
 constexpr const char* kReport = "report";
+constexpr const char* kQuantReport = "quant-report";
 constexpr const char* kState = "pipeline.json";
 
 nlohmann::json read_json(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  VEDGE_CHECK(in, path, ": cannot read");
+  const std::string text = read_text_file(path);
   try {
-    return nlohmann::json::parse(in);
+    return nlohmann::json::parse(text);
   } catch (const nlohmann::json::exception& e) {
     fail(path, ": not valid JSON (", e.what(), ")");
   }
@@ -81,7 +83,7 @@ CocoEvalResult evaluate_on_val(PipelineRun& r, const std::string& model) {
   SessionOptions so;
   so.num_threads = r.opt.eval_threads;
   Detector det(model, "", so);
-  DatasetDetections run = detect_dataset(det, val, val.image_root, r.eval_options());
+  DatasetDetections run = detect_dataset(det, val, r.eval_options());
   for (const auto& [label, n] : run.unmatched_labels)
     if (r.opt.log)
       std::fprintf(r.opt.log, "pipeline: note: %d '%s' boxes dropped (no such category in %s)\n", n, label.c_str(),
@@ -95,7 +97,7 @@ std::vector<std::string> sample_images(PipelineRun& r, int n) {
   std::vector<std::string> out;
   for (const DatasetImage& im : val.images) {
     if (static_cast<int>(out.size()) >= n) break;
-    out.push_back((fs::path(val.image_root) / im.file_name).string());
+    out.push_back(image_path(val, im));
   }
   return out;
 }
@@ -153,6 +155,55 @@ PipelineStage export_stage() {
     load_checkpoint(ckpt, model, nullptr, /*restore_rng=*/false);
     export_onnx(model, meta.labels, r.path(kModel));
     r.evals.clear();
+  };
+  return s;
+}
+
+// A quantized variant of model.onnx (`vedge quantize`): FP16 weights, or
+// INT8 QDQ calibrated on the train split.
+PipelineStage quantize_stage(Precision precision, const std::string& file) {
+  PipelineStage s;
+  s.name = precision_name(precision);
+  s.what = precision == Precision::FP16
+               ? "model.onnx -> " + file + " (float16 weights, as `vedge quantize --precision fp16`)"
+               : "model.onnx -> " + file + " (QDQ calibrated on the train split, as `vedge quantize`; " +
+                     "with quantize.max_map_drop, mixed precision on the val split)";
+  s.variant = {precision_name(precision), file};
+  s.done = [file](const PipelineRun& r) { return up_to_date(r.path(file), r.path(kModel)); };
+  s.run = [precision, file](PipelineRun& r) {
+    const QuantizeConfig& qc = r.cfg.quantize;
+    QuantizeOptions o;
+    o.qdq.precision = precision;
+    o.qdq.activations = qc.activations == "uint8" ? DType::U8 : DType::I8;
+    o.calib.method = parse_calib_method(qc.method);
+    o.calib.percentile = qc.percentile;
+    o.calib_set.samples = qc.samples;
+    if (precision == Precision::INT8) {
+      const Dataset& train = training_data(r).train;
+      o.calib_path = train.source;
+      o.calib_set.images_dir = train.image_root;
+    }
+    o.progress = r.opt.progress;
+    QuantizeResult q = quantize_model(r.path(kModel), o);
+    if (precision == Precision::INT8 && qc.max_map_drop > 0) {
+      const Dataset& val = training_data(r).val;
+      AnalysisOptions a;
+      a.val_path = val.source;
+      a.val_images_dir = val.image_root;
+      a.max_map_drop = qc.max_map_drop;
+      a.detect = r.eval_options();
+      a.threads = r.opt.eval_threads;
+      a.report_dir = r.path(kQuantReport);
+      a.progress = r.opt.progress;
+      a.print_summary = r.opt.log != nullptr;
+      a.command = r.opt.command;
+      q = analyze_quantization(std::move(q), a);
+    }
+    write_quantized(q, r.path(file));
+    if (r.opt.log)
+      std::fprintf(r.opt.log, "pipeline: %s %.2f MB (%.2fx of model.onnx)\n", file.c_str(),
+                   fs::file_size(r.path(file)) / 1e6,
+                   double(fs::file_size(r.path(file))) / double(fs::file_size(r.path(kModel))));
   };
   return s;
 }
@@ -332,8 +383,12 @@ DetectOptions PipelineRun::eval_options() const {
   return o;
 }
 
-std::vector<PipelineStage> pipeline_stages() {
-  return {dataset_stage(), train_stage(), export_stage(), eval_stage(), detect_stage(), report_stage()};
+std::vector<PipelineStage> pipeline_stages(const TrainConfig& cfg) {
+  std::vector<PipelineStage> s = {dataset_stage(), train_stage(), export_stage()};
+  if (cfg.quantize.fp16) s.push_back(quantize_stage(Precision::FP16, "model-fp16.onnx"));
+  if (cfg.quantize.int8) s.push_back(quantize_stage(Precision::INT8, "model-int8.onnx"));
+  for (PipelineStage st : {eval_stage(), detect_stage(), report_stage()}) s.push_back(std::move(st));
+  return s;
 }
 
 PipelineSummary run_pipeline(const TrainConfig& cfg, const PipelineOptions& opt) {
@@ -349,7 +404,7 @@ PipelineSummary run_pipeline(const TrainConfig& cfg, const PipelineOptions& opt)
                 ": holds a run of a different configuration (see its config.yaml); pick another --out or remove "
                 "the folder");
   }
-  const std::vector<PipelineStage> stages = pipeline_stages();
+  const std::vector<PipelineStage> stages = pipeline_stages(cfg);
   for (const PipelineStage& st : stages)
     if (!st.variant.name.empty()) r.variants.push_back(st.variant);
 

@@ -3,14 +3,17 @@
 //   dataset  generate (synthetic shapes) or load the train / val splits
 //   train    the trainer (train/trainer.h), resumed from its last checkpoint
 //   export   the best checkpoint -> model.onnx (FP32, with detector metadata)
+//   fp16     model.onnx -> model-fp16.onnx (float16 weights; config quantize.fp16)
+//   int8     model.onnx -> model-int8.onnx (QDQ, calibrated on the train
+//            split; config quantize.int8 / method / samples)
 //   eval     model.onnx on the val split in the runtime, exactly as
 //            `vedge eval MODEL --data` (tools/eval/detect_dataset.h) -> eval.json
 //   detect   a few val images with boxes drawn, as `vedge detect --draw`
 //            -> detections/*.jpg + detections/detections.json
 //   report   every model variant benchmarked and scored (tools/bench,
 //            tools/report) -> report/report.{md,json,html}
-// A stage that makes a model variant (export today; quantization and TFLite
-// later) declares it, and the report stage compares all of them. Re-running
+// A stage that makes a model variant (export, fp16, int8; TFLite later)
+// declares it, and the report stage compares all of them. Re-running
 // with the same run folder skips the stages whose outputs are complete and
 // newer than their inputs (the dataset's stamp, a checkpoint that finished
 // every epoch, files newer than the model), like make. Stage times and the
@@ -76,8 +79,8 @@ struct PipelineStage {
   std::function<void(PipelineRun&)> run;
 };
 
-// The stages in the order they run.
-std::vector<PipelineStage> pipeline_stages();
+// The stages in the order they run (the quantized variants as configured).
+std::vector<PipelineStage> pipeline_stages(const TrainConfig& cfg);
 
 struct StageRecord {
   std::string name;

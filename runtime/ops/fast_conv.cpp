@@ -24,32 +24,16 @@ std::unique_ptr<Kernel> make_fast_conv(const KernelArgs& a) {
       (b && b->dtype != DType::F32))
     return nullptr;
   const Attrs& at = a.node->attrs;
-  const Shape &xs = x.shape, &ws = w.shape, &ys = y.shape;
-  VEDGE_CHECK(xs.size() == 4 && ys.size() == 4, "input and output must be 4-D, are ", shape_str(xs), " and ",
-              shape_str(ys));
   const int64_t px = nhwc_pixel_stride(x), py = nhwc_pixel_stride(y);
   VEDGE_CHECK(px > 0 && py > 0, "the fast Conv needs NHWC input and output");
-  VEDGE_CHECK(ws.size() == 4 && is_plain_layout(w) && input_is_constant(a, 1),
-              "weight must be a constant 4-D [M,C/group,KH,KW] tensor");
+  VEDGE_CHECK(is_plain_layout(w) && input_is_constant(a, 1), "weight must be a constant tensor");
   VEDGE_CHECK(!b || (is_plain_layout(*b) && input_is_constant(a, 2)), "bias must be a constant");
-  VEDGE_CHECK(at.get_s("auto_pad", "NOTSET") == "NOTSET",
-              "auto_pad must be resolved into pads by the importer");
-  const auto st = ref::attr_ints(at, "strides", 2, {1, 1});
-  const auto pd = ref::attr_ints(at, "pads", 4, {0, 0, 0, 0});
-  const auto dl = ref::attr_ints(at, "dilations", 2, {1, 1});
-  const int64_t group = at.get_i("group", 1);
-  const int64_t N = xs[0], C = xs[1], H = xs[2], W = xs[3];
-  const int64_t M = ws[0], KH = ws[2], KW = ws[3];
-  VEDGE_CHECK(st[0] > 0 && st[1] > 0 && dl[0] > 0 && dl[1] > 0, "strides and dilations must be positive");
-  for (int64_t p : pd) VEDGE_CHECK(p >= 0, "pads must be non-negative");
-  VEDGE_CHECK(group > 0 && C % group == 0 && M % group == 0 && ws[1] * group == C && KH > 0 && KW > 0,
-              "weight shape ", shape_str(ws), " does not match ", C, " input channels and group ", group);
+  const ref::ConvGeometry geo = ref::conv_geometry(at, x.shape, w.shape, y.shape);
+  const std::vector<int64_t>&st = geo.strides, &pd = geo.pads, &dl = geo.dilations;
+  const int64_t group = geo.group;
+  const int64_t N = geo.N, C = geo.C, H = geo.H, W = geo.W;
+  const int64_t M = geo.M, KH = geo.KH, KW = geo.KW;
   if (b) ref::check_shape("bias", b->shape, {M});
-  const int64_t eh = H + pd[0] + pd[2] - dl[0] * (KH - 1) - 1;
-  const int64_t ew = W + pd[1] + pd[3] - dl[1] * (KW - 1) - 1;
-  VEDGE_CHECK(eh >= 0 && ew >= 0, "kernel ", KH, "x", KW, " (dilated) is larger than the padded input ",
-              shape_str(xs));
-  ref::check_shape("output", ys, {N, M, eh / st[0] + 1, ew / st[1] + 1});
 
   // OIHW -> OHWI (= XNNPACK's GOHWI with O = group * M/group).
   const int64_t cg = C / group, taps = KH * KW;
@@ -84,7 +68,7 @@ std::unique_ptr<Kernel> make_fast_conv(const KernelArgs& a) {
       "setup convolution");
 
   XnnOp post;
-  const size_t pixels = static_cast<size_t>(N * ys[2] * ys[3]);
+  const size_t pixels = static_cast<size_t>(N * geo.OH * geo.OW);
   const size_t m = static_cast<size_t>(M), ps = static_cast<size_t>(py);
   if (act.kind == ref::Activation::Kind::HardSwish) {
     xnn_check(xnn_create_hardswish_nc_f32(m, ps, ps, 0, post.out()), "create hardswish");

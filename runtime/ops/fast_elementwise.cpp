@@ -14,6 +14,7 @@
 
 #include "runtime/error.h"
 #include "runtime/layout.h"
+#include "runtime/ops/binary_row.h"
 #include "runtime/ops/ref.h"
 #include "runtime/ops/xnn_util.h"
 
@@ -139,17 +140,7 @@ class StridedBinaryKernel : public Kernel {
         float* y = y_ + c.off[0];
         const float* pa = a_ + c.off[1];
         const float* pb = b_ + c.off[2];
-        if (sy == 1 && sa == 1 && sb == 1) {
-          for (int64_t i = 0; i < len; ++i) y[i] = f_(pa[i], pb[i]);
-        } else if (sy == 1 && sa == 1 && sb == 0) {
-          const float q = *pb;
-          for (int64_t i = 0; i < len; ++i) y[i] = f_(pa[i], q);
-        } else if (sy == 1 && sa == 0 && sb == 1) {
-          const float p = *pa;
-          for (int64_t i = 0; i < len; ++i) y[i] = f_(p, pb[i]);
-        } else {
-          for (int64_t i = 0; i < len; ++i) y[i * sy] = f_(pa[i * sa], pb[i * sb]);
-        }
+        binary_row_body(y, pa, pb, len, sy, sa, sb, f_);
       }
     });
   }

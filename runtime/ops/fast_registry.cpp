@@ -24,6 +24,13 @@ std::unique_ptr<Kernel> make_fast_transpose(const KernelArgs& a);        // fast
 std::unique_ptr<Kernel> make_fast_concat(const KernelArgs& a);           // fast_copy.cpp
 std::unique_ptr<Kernel> make_fast_softmax(const KernelArgs& a);          // fast_softmax.cpp
 std::unique_ptr<Kernel> make_fast_resize(const KernelArgs& a);           // fast_resize.cpp
+std::unique_ptr<Kernel> make_fast_qconv(const KernelArgs& a);            // fast_quant_conv.cpp
+std::unique_ptr<Kernel> make_fast_quantize(const KernelArgs& a);         // fast_quant_elementwise.cpp
+std::unique_ptr<Kernel> make_fast_dequantize(const KernelArgs& a);       // fast_quant_elementwise.cpp
+std::unique_ptr<Kernel> make_fast_qlut(const KernelArgs& a);             // fast_quant_elementwise.cpp
+std::unique_ptr<Kernel> make_fast_qbinary(const KernelArgs& a);          // fast_quant_elementwise.cpp
+std::unique_ptr<Kernel> make_fast_qglobal_avg_pool(const KernelArgs& a); // fast_quant_pool.cpp
+std::unique_ptr<Kernel> make_fast_qconcat(const KernelArgs& a);          // fast_quant_concat.cpp
 
 namespace {
 
@@ -49,6 +56,14 @@ const std::pair<const char*, KernelFactory> kFastTable[] = {
     {"Concat", make_fast_concat},
     {"Softmax", make_fast_softmax},
     {"Resize", make_fast_resize},
+    {"QConv", make_fast_qconv},
+    {"QuantizeLinear", make_fast_quantize},
+    {"DequantizeLinear", make_fast_dequantize},
+    {"QLut", make_fast_qlut},
+    {"QAdd", make_fast_qbinary},
+    {"QMul", make_fast_qbinary},
+    {"QGlobalAveragePool", make_fast_qglobal_avg_pool},
+    {"QConcat", make_fast_qconcat},
 };
 
 // A node whose outputs are all empty has nothing to compute.

@@ -75,6 +75,17 @@ void check_shape(const char* what, const Shape& got, const Shape& want);
 std::vector<int64_t> attr_ints(const Attrs& attrs, const char* key, size_t n,
                                const std::vector<int64_t>& def);
 
+// The checked geometry of a Conv or QConv node (defined in ref_conv.cpp):
+// x [N,C,H,W], w [M,C/group,KH,KW], y [N,M,OH,OW]; strides and dilations
+// positive, pads [top,left,bottom,right] non-negative, group dividing C and
+// M, auto_pad resolved, a kernel_shape attribute matching the weights, the
+// dilated kernel inside the padded input, and y of the shape that follows.
+struct ConvGeometry {
+  int64_t N = 0, C = 0, H = 0, W = 0, M = 0, KH = 0, KW = 0, OH = 0, OW = 0, group = 1;
+  std::vector<int64_t> strides, pads, dilations;
+};
+ConvGeometry conv_geometry(const Attrs& at, const Shape& xs, const Shape& ws, const Shape& ys);
+
 // ---- numpy broadcasting ----
 // Multidirectional broadcast of two shapes; throws if incompatible.
 Shape broadcast_shape(const Shape& a, const Shape& b);
@@ -124,6 +135,14 @@ std::unique_ptr<Kernel> make_transpose(const KernelArgs& a);
 std::unique_ptr<Kernel> make_concat(const KernelArgs& a);
 std::unique_ptr<Kernel> make_softmax(const KernelArgs& a);
 std::unique_ptr<Kernel> make_resize(const KernelArgs& a);
+// ref_quant.cpp: QuantizeLinear, DequantizeLinear and the integer ops.
+std::unique_ptr<Kernel> make_quantize_linear(const KernelArgs& a);
+std::unique_ptr<Kernel> make_dequantize_linear(const KernelArgs& a);
+std::unique_ptr<Kernel> make_qconv(const KernelArgs& a);
+std::unique_ptr<Kernel> make_qbinary(const KernelArgs& a);  // QAdd QMul
+std::unique_ptr<Kernel> make_qglobal_avg_pool(const KernelArgs& a);
+std::unique_ptr<Kernel> make_qlut(const KernelArgs& a);
+std::unique_ptr<Kernel> make_qconcat(const KernelArgs& a);
 
 }  // namespace ref
 }  // namespace vedge

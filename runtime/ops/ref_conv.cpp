@@ -10,46 +10,54 @@
 
 namespace vedge {
 namespace ref {
+
+ConvGeometry conv_geometry(const Attrs& at, const Shape& xs, const Shape& ws, const Shape& ys) {
+  VEDGE_CHECK(xs.size() == 4, "input must be 4-D NCHW, is ", shape_str(xs));
+  VEDGE_CHECK(ws.size() == 4, "weight must be 4-D [M,C/group,KH,KW], is ", shape_str(ws));
+  VEDGE_CHECK(at.get_s("auto_pad", "NOTSET") == "NOTSET", "auto_pad must be resolved into pads by the importer");
+  ConvGeometry g;
+  g.strides = attr_ints(at, "strides", 2, {1, 1});
+  g.pads = attr_ints(at, "pads", 4, {0, 0, 0, 0});
+  g.dilations = attr_ints(at, "dilations", 2, {1, 1});
+  g.group = at.get_i("group", 1);
+  g.N = xs[0], g.C = xs[1], g.H = xs[2], g.W = xs[3];
+  g.M = ws[0], g.KH = ws[2], g.KW = ws[3];
+  VEDGE_CHECK(g.strides[0] > 0 && g.strides[1] > 0, "strides must be positive");
+  VEDGE_CHECK(g.dilations[0] > 0 && g.dilations[1] > 0, "dilations must be positive");
+  for (int64_t p : g.pads) VEDGE_CHECK(p >= 0, "pads must be non-negative");
+  VEDGE_CHECK(g.group > 0 && g.C % g.group == 0 && g.M % g.group == 0, "group ", g.group,
+              " does not divide input channels ", g.C, " and output channels ", g.M);
+  VEDGE_CHECK(ws[1] * g.group == g.C && g.KH > 0 && g.KW > 0, "weight shape ", shape_str(ws), " does not match ",
+              g.C, " input channels and group ", g.group);
+  if (at.has("kernel_shape"))
+    VEDGE_CHECK(at.get_ints("kernel_shape") == (std::vector<int64_t>{g.KH, g.KW}),
+                "kernel_shape does not match weight shape ", shape_str(ws));
+  const int64_t eh = g.H + g.pads[0] + g.pads[2] - g.dilations[0] * (g.KH - 1) - 1;
+  const int64_t ew = g.W + g.pads[1] + g.pads[3] - g.dilations[1] * (g.KW - 1) - 1;
+  VEDGE_CHECK(eh >= 0 && ew >= 0, "kernel ", g.KH, "x", g.KW, " (dilated) is larger than the padded input ",
+              shape_str(xs));
+  g.OH = eh / g.strides[0] + 1;
+  g.OW = ew / g.strides[1] + 1;
+  check_shape("output", ys, {g.N, g.M, g.OH, g.OW});
+  return g;
+}
+
 namespace {
 
 class ConvKernel : public Kernel {
  public:
   explicit ConvKernel(const KernelArgs& a) {
     const Attrs& at = a.node->attrs;
-    const Shape& xs = a.in[0].shape;
-    const Shape& ws = a.in[1].shape;
-    VEDGE_CHECK(xs.size() == 4, "input must be 4-D NCHW, is ", shape_str(xs));
-    VEDGE_CHECK(ws.size() == 4, "weight must be 4-D [M,C/group,KH,KW], is ", shape_str(ws));
-    VEDGE_CHECK(at.get_s("auto_pad", "NOTSET") == "NOTSET",
-                "auto_pad must be resolved into pads by the importer");
-    const auto st = attr_ints(at, "strides", 2, {1, 1});
-    const auto pd = attr_ints(at, "pads", 4, {0, 0, 0, 0});
-    const auto dl = attr_ints(at, "dilations", 2, {1, 1});
-    group_ = at.get_i("group", 1);
-    N_ = xs[0], C_ = xs[1], H_ = xs[2], W_ = xs[3];
-    M_ = ws[0], KH_ = ws[2], KW_ = ws[3];
-    sh_ = st[0], sw_ = st[1], pt_ = pd[0], pl_ = pd[1], dh_ = dl[0], dw_ = dl[1];
-    VEDGE_CHECK(sh_ > 0 && sw_ > 0, "strides must be positive");
-    VEDGE_CHECK(dh_ > 0 && dw_ > 0, "dilations must be positive");
-    for (int64_t p : pd) VEDGE_CHECK(p >= 0, "pads must be non-negative");
-    VEDGE_CHECK(group_ > 0 && C_ % group_ == 0 && M_ % group_ == 0, "group ", group_,
-                " does not divide input channels ", C_, " and output channels ", M_);
-    VEDGE_CHECK(ws[1] * group_ == C_ && KH_ > 0 && KW_ > 0, "weight shape ", shape_str(ws),
-                " does not match ", C_, " input channels and group ", group_);
-    if (at.has("kernel_shape"))
-      VEDGE_CHECK(at.get_ints("kernel_shape") == (std::vector<int64_t>{KH_, KW_}),
-                  "kernel_shape does not match weight shape ", shape_str(ws));
+    const ConvGeometry g = conv_geometry(at, a.in[0].shape, a.in[1].shape, a.out[0].shape);
+    group_ = g.group;
+    N_ = g.N, C_ = g.C, H_ = g.H, W_ = g.W;
+    M_ = g.M, KH_ = g.KH, KW_ = g.KW, OH_ = g.OH, OW_ = g.OW;
+    sh_ = g.strides[0], sw_ = g.strides[1], pt_ = g.pads[0], pl_ = g.pads[1];
+    dh_ = g.dilations[0], dw_ = g.dilations[1];
     if (a.in.size() > 2 && a.in[2].present()) {
       check_shape("bias", a.in[2].shape, {M_});
       b_ = a.in[2].ptr<const float>();
     }
-    const int64_t eh = H_ + pd[0] + pd[2] - dh_ * (KH_ - 1) - 1;
-    const int64_t ew = W_ + pd[1] + pd[3] - dw_ * (KW_ - 1) - 1;
-    VEDGE_CHECK(eh >= 0 && ew >= 0, "kernel ", KH_, "x", KW_, " (dilated) is larger than the padded input ",
-                shape_str(xs));
-    OH_ = eh / sh_ + 1;
-    OW_ = ew / sw_ + 1;
-    check_shape("output", a.out[0].shape, {N_, M_, OH_, OW_});
     act_ = parse_activation(at);
     x_ = a.in[0].ptr<const float>();
     w_ = a.in[1].ptr<const float>();

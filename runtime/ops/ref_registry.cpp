@@ -149,6 +149,14 @@ const std::pair<const char*, KernelFactory> kTable[] = {
     {"Concat", make_concat},
     {"Softmax", make_softmax},
     {"Resize", make_resize},
+    {"QuantizeLinear", make_quantize_linear},
+    {"DequantizeLinear", make_dequantize_linear},
+    {"QConv", make_qconv},
+    {"QAdd", make_qbinary},
+    {"QMul", make_qbinary},
+    {"QGlobalAveragePool", make_qglobal_avg_pool},
+    {"QLut", make_qlut},
+    {"QConcat", make_qconcat},
 };
 
 }  // namespace

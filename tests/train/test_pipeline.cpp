@@ -61,6 +61,9 @@ eval:
   every: 1
   score_threshold: 0.01
   max_detections: 50
+quantize:
+  method: minmax
+  samples: 8
 )";
 
 struct Output {
@@ -115,13 +118,15 @@ TinyRun run_tiny_pipeline() {
 
 void check_artifacts(const TinyRun& t) {
   for (const char* f : {"config.yaml", "data/train.json", "data/val.json", "checkpoints/last.pt", "checkpoints/best.pt",
-                        "metrics.json", "model.onnx", "eval.json", "detections/detections.json", "report/report.md",
+                        "metrics.json", "model.onnx", "model-fp16.onnx", "model-int8.onnx", "eval.json",
+                        "detections/detections.json", "report/report.md",
                         "report/report.json", "report/report.html", "pipeline.json"})
     EXPECT_TRUE(fs::is_regular_file(t.dir + "/" + f)) << f;
   const nlohmann::json state = read_json(t.dir + "/pipeline.json");
   std::vector<std::string> names;
   for (const auto& s : state["stages"]) names.push_back(s["name"]);
-  EXPECT_EQ(names, (std::vector<std::string>{"dataset", "train", "export", "eval", "detect", "report"}));
+  EXPECT_EQ(names,
+            (std::vector<std::string>{"dataset", "train", "export", "fp16", "int8", "eval", "detect", "report"}));
   for (const StageRecord& s : t.summary.stages) EXPECT_FALSE(s.skipped) << s.name;
   EXPECT_EQ(t.summary.epochs, 4);
   EXPECT_GT(t.summary.train_images_per_second, 0);
@@ -196,7 +201,30 @@ void check_detections_equal_vedge_detect(const TinyRun& t) {
 
 void check_report(const TinyRun& t) {
   const nlohmann::json rep = read_json(t.dir + "/report/report.json");
-  ASSERT_EQ(rep["variants"].size(), 1u);
+  ASSERT_EQ(rep["variants"].size(), 3u);
+  EXPECT_EQ(rep["variants"][1]["name"], "fp16");
+  EXPECT_EQ(rep["variants"][2]["name"], "int8");
+  // Sizes against FP32: float16 weights halve the file, int8 weights quarter it
+  // (plus the per-channel scales and the Q/DQ nodes of a small model).
+  const double fp32 = static_cast<double>(fs::file_size(t.dir + "/model.onnx"));
+  EXPECT_NEAR(static_cast<double>(fs::file_size(t.dir + "/model-fp16.onnx")) / fp32, 0.5, 0.03);
+  // (The tiny width-0.5 model has relatively more of those than the demo one.)
+  EXPECT_LT(static_cast<double>(fs::file_size(t.dir + "/model-int8.onnx")) / fp32, 0.4);
+  // Each variant's mAP in the report is what `vedge eval` gives for its file.
+  const nlohmann::json e0 = read_json(t.dir + "/eval.json");
+  for (int i = 1; i < 3; ++i) {
+    const nlohmann::json& v = rep["variants"][i];
+    const std::string out = t.dir + "/../vedge_eval_" + v["name"].get<std::string>() + ".json";
+    const nlohmann::json& o = e0["options"];
+    std::ostringstream cmd;
+    cmd << VEDGE_CLI << " eval " << v["path"].get<std::string>() << " --data " << e0["gt"].get<std::string>()
+        << " --images " << e0["images_dir"].get<std::string>() << " --score-thresh " << o["score_thresh"].get<double>()
+        << " --iou-thresh " << o["iou_thresh"].get<double>() << " --max-detections " << o["max_detections"].get<int>()
+        << " --threads " << o["threads"].get<int>() << " --json " << out;
+    Output r = run(cmd.str());
+    ASSERT_EQ(r.status, 0) << cmd.str() << "\n" << r.out;
+    EXPECT_EQ(v["row"]["map50"].get<double>(), read_json(out)["stats"]["AP50"].get<double>()) << v["name"];
+  }
   const nlohmann::json& v = rep["variants"][0];
   EXPECT_EQ(v["name"], "fp32");
   EXPECT_EQ(v["row"]["size_mb"].get<double>(), static_cast<double>(fs::file_size(t.dir + "/model.onnx")) / 1e6);
@@ -214,11 +242,11 @@ void check_rerun(const TinyRun& t) {
   const auto model_time = fs::last_write_time(t.dir + "/model.onnx");
   Output r = run(std::string(VEDGE_TRAIN_CLI) + " pipeline --config " + t.config + " --out " + t.dir + " --quiet");
   ASSERT_EQ(r.status, 0) << r.out;
-  for (const char* stage : {"dataset", "train", "export", "eval", "detect", "report"})
+  for (const char* stage : {"dataset", "train", "export", "fp16", "int8", "eval", "detect", "report"})
     EXPECT_NE(r.out.find(std::string("] ") + stage + ": "), std::string::npos) << stage;
   size_t skipped = 0;
   for (size_t p = 0; (p = r.out.find("up to date, skipped", p)) != std::string::npos; ++p) ++skipped;
-  EXPECT_EQ(skipped, 6u) << r.out;
+  EXPECT_EQ(skipped, 8u) << r.out;
   EXPECT_EQ(fs::last_write_time(t.dir + "/model.onnx"), model_time);
   // The earlier run's stage times are kept.
   for (const auto& st : read_json(t.dir + "/pipeline.json")["stages"])

@@ -1,5 +1,5 @@
 // machine.cpp: machine description, peak RSS and file sizes (see machine.h).
-// procfs, getrusage, uname and zlib only.
+// runtime/cpu_features.h, procfs, getrusage, uname and zlib only.
 #include "tools/bench/machine.h"
 
 #include <sys/resource.h>
@@ -9,9 +9,8 @@
 
 #include <fstream>
 #include <iterator>
-#include <set>
-#include <sstream>
 
+#include "runtime/cpu_features.h"
 #include "runtime/error.h"
 
 namespace vedge {
@@ -37,23 +36,14 @@ std::string proc_field(const std::string& path, const std::string& key) {
 
 MachineInfo describe_machine() {
   MachineInfo m;
-  m.cpu_model = proc_field("/proc/cpuinfo", "model name");
+  // The ISA features the kernels can use, as `vedge --version` shows them.
+  const CpuFeatures& cpu = cpu_features();
+  m.isa = cpu.isa;
+  m.cpu_model = cpu.cpu;
+  if (m.cpu_model.empty()) m.cpu_model = proc_field("/proc/cpuinfo", "model name");
   if (m.cpu_model.empty()) m.cpu_model = proc_field("/proc/cpuinfo", "Model");  // some ARM boards
   if (m.cpu_model.empty()) m.cpu_model = "unknown";
   m.logical_cores = static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN));
-  // x86 "flags", ARM "Features"; keep the SIMD extensions kernels dispatch on.
-  static const char* kInteresting[] = {
-      "sse4_1",     "sse4_2",   "avx",         "avx2",        "fma",        "f16c",     "avx512f",
-      "avx512bw",   "avx512vl", "avx512_vnni", "avx512_bf16", "avx512_fp16", "avx_vnni", "amx_tile",
-      "amx_int8",   "neon",     "asimd",       "asimdhp",     "asimddp",    "i8mm",     "bf16",
-      "sve",        "sve2"};
-  std::string flags = proc_field("/proc/cpuinfo", "flags");
-  if (flags.empty()) flags = proc_field("/proc/cpuinfo", "Features");
-  std::set<std::string> have;
-  std::istringstream in(flags);
-  for (std::string w; in >> w;) have.insert(w);
-  for (const char* f : kInteresting)
-    if (have.count(f)) m.isa.push_back(f);
   utsname u{};
   if (uname(&u) == 0) m.os = std::string(u.sysname) + " " + u.release + " " + u.machine;
   std::string mem = proc_field("/proc/meminfo", "MemTotal");  // "24576000 kB"

@@ -1,8 +1,9 @@
 // machine.h: facts a benchmark report states next to its numbers: the CPU
 // (model name, logical cores, the SIMD extensions that matter to the kernels,
-// from /proc/cpuinfo), the kernel, the memory, a Debian package's version,
-// the process's peak resident memory, and a file's size raw and compressed.
-// Linux only (procfs); depends on runtime/error.h and zlib.
+// from runtime/cpu_features.h), the kernel, the memory, a Debian package's
+// version, the process's peak resident memory, and a file's size raw and
+// compressed. Linux only (procfs); depends on runtime/cpu_features.h,
+// runtime/error.h and zlib.
 #pragma once
 
 #include <cstdint>
@@ -14,7 +15,7 @@ namespace vedge {
 struct MachineInfo {
   std::string cpu_model;             // "Intel(R) Xeon(R) Processor"; "unknown" if not listed
   int logical_cores = 0;             // processors online
-  std::vector<std::string> isa;      // SIMD flags of interest present (avx2, fma, avx512f, asimd, ...)
+  std::vector<std::string> isa;      // cpu_features().isa (avx2, fma, avx512vnni, neon, dotprod, ...)
   std::string os;                    // "Linux 6.1.0-13-amd64 x86_64"
   uint64_t memory_bytes = 0;         // MemTotal
 };

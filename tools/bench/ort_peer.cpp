@@ -31,7 +31,7 @@ std::string first_line(const std::string& s) {
 }
 
 std::string peer_script() {
-  const std::string script = std::string(VEDGE_PEERS_DIR) + "/ort_bench.js";
+  const std::string script = std::string(VEDGE_PEERS_DIR) + "/ort_run.js";
   VEDGE_CHECK(std::filesystem::exists(script), "--peer ort: ", script, " is missing");
   VEDGE_CHECK(std::system("command -v node >/dev/null 2>&1") == 0,
               "--peer ort: node (Node.js) is not installed (scripts/setup.sh installs it)");
@@ -72,10 +72,12 @@ PeerTiming time_with_ort(const std::string& model_path, int threads, int warmup,
   for (int id : g.inputs) {
     std::string dims;
     for (int64_t d : g.values[id].shape) dims += (dims.empty() ? "" : ",") + std::to_string(d);
+    const DType t = g.values[id].dtype;  // full-integer models take uint8/int8 images
+    if (t == DType::U8 || t == DType::I8) dims += std::string(":") + dtype_name(t);
     args += " --input " + shell_quote(g.values[id].name + "=" + dims);
   }
-  args += " --threads " + std::to_string(threads) + " --warmup " + std::to_string(warmup) + " --runs " +
-          std::to_string(runs);
+  args += " --bench --threads " + std::to_string(threads) + " --warmup " + std::to_string(warmup) +
+          " --runs " + std::to_string(runs);
   const std::string out = run_peer(args, model_path);
   PeerTiming t;
   try {

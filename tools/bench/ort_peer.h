@@ -1,9 +1,9 @@
 // ort_peer.h: the same ONNX file timed in ONNX Runtime, for the peer column
-// of `vedge bench --peer ort`. Runs tests/peers/ort_bench.js under Node
+// of `vedge bench --peer ort`. Runs tests/peers/ort_run.js --bench under Node
 // (onnxruntime-node from $VEDGE_ORT_NODE_PATH or tests/peers/node_modules) on
-// a seeded random input of the shapes vedge imports, same threads, warm-up
-// and runs; the network alone. Samples come back raw, so statistics are
-// computed here exactly as for vedge's own.
+// a seeded random input of the shapes (and float32/uint8/int8 types) vedge
+// imports, same threads, warm-up and runs; the network alone. Samples come
+// back raw, so statistics are computed here exactly as for vedge's own.
 // Depends on runtime/ (the importer, for the input shapes) and POSIX popen.
 #pragma once
 

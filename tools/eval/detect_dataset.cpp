@@ -1,16 +1,14 @@
 // detect_dataset.cpp: a Detector over a dataset's images, boxes converted for
-// the evaluator. Depends on runtime/ and data/dataset.h only.
+// the evaluator. Depends on runtime/ and data/ (dataset.h, load.h) only.
 #include "tools/eval/detect_dataset.h"
 
-#include <filesystem>
-
+#include "data/load.h"
 #include "runtime/error.h"
 #include "runtime/image.h"
 
 namespace vedge {
 
-DatasetDetections detect_dataset(Detector& detector, const Dataset& data, const std::string& image_dir,
-                                 const DetectOptions& options) {
+DatasetDetections detect_dataset(Detector& detector, const Dataset& data, const DetectOptions& options) {
   std::map<std::string, int64_t> by_name;
   for (const DatasetCategory& c : data.categories) by_name.emplace(c.name, c.id);
   bool any = false;
@@ -23,7 +21,7 @@ DatasetDetections detect_dataset(Detector& detector, const Dataset& data, const 
   DatasetDetections out;
   for (const DatasetImage& im : data.images) {
     VEDGE_CHECK(!im.file_name.empty(), data.source, ": image ", im.id, " has no file_name");
-    std::string path = (std::filesystem::path(image_dir) / im.file_name).string();
+    const std::string path = image_path(data, im);
     Image img = decode_image_file(path);
     if (im.width && im.height)
       VEDGE_CHECK(img.width == im.width && img.height == im.height, path, ": image is ", img.width, "x",

@@ -301,6 +301,12 @@ class Writer {
       emit(n.name, op, ins, outs, only({"perm"}));
     } else if (op == "Concat" || op == "Softmax") {
       emit(n.name, op, ins, outs, only({"axis"}));
+    } else if (op == "QuantizeLinear" || op == "DequantizeLinear") {
+      emit(n.name, op, ins, outs, only({"axis"}));  // per-axis form only when set
+    } else if (op == "Cast") {
+      const std::string to = n.attrs.get_s("to", "");
+      if (to != "float") fail(g_.source, ": node ", n.label(), ": Cast to '", to, "' is not supported");
+      emit(n.name, op, ins, outs, {{"to", AttrValue(int64_t{onnx_dtype(DType::F32)})}});
     } else if (op == "Relu" || op == "Sigmoid" || op == "Add" || op == "Sub" || op == "Mul" ||
                op == "Div" || op == "GlobalAveragePool" || op == "MatMul") {
       emit(n.name, op, ins, outs, {});

@@ -2,8 +2,11 @@
 // opset 13 (IR version 7): every canonical op mapped back to standard ONNX
 // ops (a Conv's fused activation becomes its own node, HardSwish becomes
 // HardSigmoid(1/6, 1/2) * x since opset 13 has no HardSwish, Reshape/Clip/
-// Resize attributes become constant inputs), constants become initializers
-// (raw little-endian data), metadata becomes metadata_props, producer
+// Resize attributes become constant inputs; QuantizeLinear/DequantizeLinear
+// keep their "axis", Cast(to float) gets the ONNX type code), constants of
+// any dtype (f32, f16, int8, uint8, int32, int64) become initializers (raw
+// little-endian data), graph inputs/outputs keep their dtype (a full-integer
+// quantized model has uint8/int8 ones), metadata becomes metadata_props, producer
 // "vision-edge" with the project version. The protobuf wire format is
 // encoded here directly, so this needs no protobuf library. Files are
 // written to a temporary file in the target folder and renamed.
