@@ -659,8 +659,10 @@ void Importer::convert_qdq(const NodeCtx& n) {
   const bool quantize = n.op == "QuantizeLinear";
   if (n.p->input_size() > 3 || n.p->output_size() != 1)
     nerr(n, "expects 2-3 inputs and 1 output");
-  const Value& x = in_val(n, 0);
-  const Tensor& scale = const_in(n, 1, "scale");
+  // Copies (a Tensor copy shares its bytes): adding the default zero point
+  // below may reallocate the graph's values.
+  const Value x = in_val(n, 0);
+  const Tensor scale = const_in(n, 1, "scale");
   if (scale.dtype() != DType::F32)
     nerr(n, "scale has type ", dtype_name(scale.dtype()), ", expected float32");
   if (scale.shape().size() > 1)
