@@ -6,10 +6,12 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <random>
 #include <string>
 
 #include "onnx_builder.h"
+#include "qdq_net.h"
 #include "runtime/error.h"
 #include "runtime/executor.h"
 #include "runtime/image.h"
@@ -90,6 +92,28 @@ std::string seed_model() {
   return b.bytes();
 }
 
+// A QDQ model (the form `vedge quantize` writes) for the importer's
+// quantization paths: Q/DQ pairs, a conv with relu, a depthwise conv with
+// relu6, hard-swish, an SE block (pool, conv, hard-sigmoid, multiply) and a
+// residual add, lowered to integer ops on import.
+std::string seed_qdq_model() {
+  vedge::test::QdqNet n(7);
+  n.b.input("x", {1, 4, 8, 8});
+  std::string y = n.qdq("x", 1.f / 64, 0);
+  y = n.qdq(n.op("Relu", {n.conv(y, 8, 4, 1, 1)}), 0.02f, -128);
+  const std::string r = n.qdq(n.clip(n.conv(y, 8, 8, 3, 1, 8), 0.f, 6.f), 0.03f, -128);
+  std::string h = n.qdq(n.conv(r, 8, 8, 1, 1), 0.03f, 0);
+  h = n.qdq(n.hardswish(h), 0.02f, -20);
+  std::string s = n.qdq(n.op("GlobalAveragePool", {h}), 0.01f, -100);
+  s = n.qdq(n.conv(s, 8, 8, 1, 1), 0.03f, 0);
+  s = n.qdq(n.op("HardSigmoid", {s}, {vedge::test::attr_f("alpha", 1.f / 6.f), vedge::test::attr_f("beta", 0.5f)}),
+            1.f / 255, -128);
+  const std::string m = n.qdq(n.op("Mul", {h, s}), 0.02f, -20);
+  const std::string out = n.dequantize(n.quantize(n.op("Add", {m, r}), 0.04f, -60), 0.04f, -60);
+  n.b.output(out);
+  return n.b.bytes();
+}
+
 void check_model_bytes(const std::string& bytes) {
   try {
     vedge::Graph g = vedge::import_onnx_bytes(bytes, "mutant.onnx");
@@ -106,16 +130,21 @@ void check_model_bytes(const std::string& bytes) {
 }  // namespace
 
 TEST(FuzzInputs, MutatedOnnxModels) {
-  std::vector<std::string> seeds = {seed_model()};
+  std::vector<std::string> seeds = {seed_model(), seed_qdq_model()};
   std::string uf = std::string(VEDGE_SHARED_DIR) + "/models/ultraface-rfb-320.onnx";
   if (fs::exists(uf)) seeds.push_back(read_file(uf));
   for (size_t i = 0; i < seeds.size(); ++i) save_seed("onnx", "seed" + std::to_string(i), seeds[i]);
-  check_model_bytes(seeds[0]);  // the seed itself must import and run
+  // The small seeds must import and run (the QDQ one as integer ops).
+  check_model_bytes(seeds[0]);
+  check_model_bytes(seeds[1]);
+  const std::map<std::string, int> ops = vedge::op_histogram(vedge::import_onnx_bytes(seeds[1], "seed.onnx"));
+  EXPECT_EQ(ops.count("QConv") ? ops.at("QConv") : 0, 4);
+  EXPECT_EQ(ops.count("QMul") ? ops.at("QMul") : 0, 1);
   std::mt19937 rng(2024);
   for (int i = 0; i < 1500; ++i) {
     // The big model is mutated less often: each import of it takes longer.
-    const std::string& seed = seeds[(i % 10 == 9 && seeds.size() > 1) ? 1 : 0];
-    check_model_bytes(mutate(seed, rng));
+    const size_t k = (i % 10 == 9 && seeds.size() > 2) ? 2 : static_cast<size_t>(i % 2);
+    check_model_bytes(mutate(seeds[k], rng));
   }
 }
 
