@@ -283,14 +283,7 @@ std::string op_of(const std::vector<QuantPoint>& points, const std::string& node
 QdqOptions with_float(QuantizeResult& r, const QdqOptions& base, const std::set<std::string>& extra) {
   QdqOptions o = base;
   o.float_nodes.insert(extra.begin(), extra.end());
-  std::vector<std::string> missing;
-  for (const QuantPoint& p : quantization_points(r.prepared, o))
-    if (!r.ranges.count(p.value)) missing.push_back(p.value);
-  if (!missing.empty()) {
-    VEDGE_CHECK(!r.calib.inputs.empty(), "quantization analysis: value '", missing[0],
-                "' has no calibrated range and there is no calibration set");
-    for (auto& [name, range] : calibrate(r.prepared, missing, r.calib, r.options.calib)) r.ranges[name] = range;
-  }
+  calibrate_missing(r, quantization_points(r.prepared, o));
   return o;
 }
 

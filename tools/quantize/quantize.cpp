@@ -56,22 +56,6 @@ std::vector<std::string> unranged(const std::vector<QuantPoint>& points,
 // detector.
 bool is_gate(const std::string& op) { return op == "HardSigmoid" || op == "Sigmoid"; }
 
-void calibrate_missing(QuantizeResult& r, const std::vector<QuantPoint>& points) {
-  const std::vector<std::string> missing = unranged(points, r.ranges);
-  if (missing.empty()) return;
-  if (r.calib.inputs.empty())
-    fail(r.prepared.source, ": int8 quantization needs a calibration set (--calib DATASET)");
-  const CalibOptions& opt = r.options.calib;
-  check_calib_options(opt);
-  std::set<std::string> gates;
-  for (const QuantPoint& p : points)
-    if (is_gate(p.op)) gates.insert(p.value);
-  CalibOptions minmax = opt;
-  minmax.method = CalibMethod::MinMax;
-  for (const auto& [name, obs] : observe_activations(r.prepared, missing, r.calib, opt.bins, r.options.progress))
-    r.ranges[name] = obs.range(gates.count(name) ? minmax : opt);
-}
-
 nlohmann::ordered_json params_json(const QuantParams& q) {
   return {{"scale", q.scale.at(0)}, {"zero_point", q.zero_point.at(0)}};
 }
@@ -93,6 +77,22 @@ void build(QuantizeResult& r) {
 }
 
 }  // namespace
+
+void calibrate_missing(QuantizeResult& r, const std::vector<QuantPoint>& points) {
+  const std::vector<std::string> missing = unranged(points, r.ranges);
+  if (missing.empty()) return;
+  if (r.calib.inputs.empty())
+    fail(r.prepared.source, ": int8 quantization needs a calibration set (--calib DATASET)");
+  const CalibOptions& opt = r.options.calib;
+  check_calib_options(opt);
+  std::set<std::string> gates;
+  for (const QuantPoint& p : points)
+    if (is_gate(p.op)) gates.insert(p.value);
+  CalibOptions minmax = opt;
+  minmax.method = CalibMethod::MinMax;
+  for (const auto& [name, obs] : observe_activations(r.prepared, missing, r.calib, opt.bins, r.options.progress))
+    r.ranges[name] = obs.range(gates.count(name) ? minmax : opt);
+}
 
 std::string quantization_metadata_json(const QuantizeResult& r) {
   const QdqOptions& q = r.options.qdq;

@@ -46,6 +46,11 @@ struct QuantizeResult {
 };
 
 QuantizeResult quantize_model(const std::string& model_path, const QuantizeOptions& opt);
+// Calibrates, on r.calib, every point of `points` that has no range in
+// r.ranges yet (one pass over the set), with r.options.calib's method except
+// for gates (HardSigmoid/Sigmoid outputs), which always keep their min-max
+// range. Throws a one-line vedge::Error when there is no calibration set.
+void calibrate_missing(QuantizeResult& r, const std::vector<QuantPoint>& points);
 // Re-builds r.qdq (and metadata) from r.prepared and r.ranges with new options.
 void rebuild(QuantizeResult& r, const QdqOptions& opt);
 void write_quantized(const QuantizeResult& r, const std::string& out_path);  // atomic
