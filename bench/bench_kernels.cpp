@@ -3,14 +3,23 @@
 // expansions/projections, depthwise 3x3/5x5, element-wise ops of the
 // bottlenecks and SE blocks, and the NCHW<->NHWC relayouts around the trunk;
 // and INT8 (QConv, QAdd, QMul) next to F32 on MobileNetV3-Small-320 shapes.
+// INT8 1x1 convolutions of the fixture MobileNetV3-Small SSDLite-320 on each
+// path (VNNI GEMM forced to AVX-512 VNNI or AVX-VNNI, or XNNPACK's qc8) with
+// their fraction of the core's VNNI peak, which BM_VnniPeak* compute from a
+// measured clock (dependent-add chain) and measure (independent VPDPBUSDs).
 // Convs report a GMAC counter shown per second (GMAC/s). Each benchmark takes the thread count as its
 // argument. Kernels are built and fed by tests/kernel_harness.h (KernelRunner), the same path the correctness
 // tests use. Depends on runtime/ and the harness.
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
+#include <chrono>
 #include <string>
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
+#include "runtime/ops/qgemm_vnni.h"
 #include "runtime/quant_math.h"
 #include "tests/kernel_harness.h"
 
@@ -103,6 +112,120 @@ void BM_DwConv3x3_72_80_s2(benchmark::State& st) { conv(st, 72, 72, 80, 3, 2, 72
 void BM_QDwConv3x3_72_80_s2(benchmark::State& st) { qconv(st, 72, 72, 80, 3, 2, 72, "relu"); }
 void BM_DwConv3x3_88_40_s1(benchmark::State& st) { conv(st, 88, 88, 40, 3, 1, 88, "relu"); }
 void BM_QDwConv3x3_88_40_s1(benchmark::State& st) { qconv(st, 88, 88, 40, 3, 1, 88, "relu"); }
+
+// ---- VNNI peak and the INT8 1x1 convolutions on each path
+
+// Core clock in GHz: a chain of dependent 1-cycle integer additions (8 per
+// loop trip, the loop's own instructions run beside them); the fastest of 5
+// runs of 1e8 additions (the host is shared: slower runs were interrupted).
+// 0 on other architectures.
+double measured_ghz() {
+#if defined(__x86_64__)
+  static const double ghz = [] {
+    double best = 0;
+    for (int rep = 0; rep < 5; ++rep) {
+      uint64_t x = 0;
+      const int64_t trips = 12500000;
+      const auto t0 = std::chrono::steady_clock::now();
+      for (int64_t i = 0; i < trips; ++i)
+        asm volatile("add $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\t"
+                     "add $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\tadd $1, %0"
+                     : "+r"(x));
+      const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      best = std::max(best, static_cast<double>(trips) * 8 / s * 1e-9);
+    }
+    return best;
+  }();
+  return ghz;
+#else
+  return 0;
+#endif
+}
+
+// Theoretical VNNI peak of one core in GMAC/s: 2 VPDPBUSD per cycle (ports
+// 0 and 5 on Sapphire Rapids-class cores, the only Intel cores with both
+// AVX-512 VNNI and AVX-VNNI) x 64 MACs (512-bit) or 32 (256-bit) x clock.
+double vnni_peak_gmacs(QGemmIsa isa) { return 2.0 * (isa == QGemmIsa::AvxVnni ? 32 : 64) * measured_ghz(); }
+
+#if defined(__x86_64__)
+// Measured VPDPBUSD throughput: 12 independent accumulators per loop trip.
+__attribute__((target("avx512f,avx512vnni"), noinline)) int32_t dpbusd_loop(int64_t trips) {
+  __m512i acc[12];
+  for (int i = 0; i < 12; ++i) acc[i] = _mm512_set1_epi32(i);
+  const __m512i a = _mm512_set1_epi32(0x01020304), b = _mm512_set1_epi32(0x05060708);
+  for (int64_t t = 0; t < trips; ++t) {
+    for (int i = 0; i < 12; ++i) acc[i] = _mm512_dpbusd_epi32(acc[i], a, b);
+    asm volatile("" : "+v"(acc[0]), "+v"(acc[1]), "+v"(acc[2]), "+v"(acc[3]), "+v"(acc[4]), "+v"(acc[5]),
+                 "+v"(acc[6]), "+v"(acc[7]), "+v"(acc[8]), "+v"(acc[9]), "+v"(acc[10]), "+v"(acc[11]));
+  }
+  int32_t out[16];
+  __m512i s = acc[0];
+  for (int i = 1; i < 12; ++i) s = _mm512_add_epi32(s, acc[i]);
+  _mm512_storeu_si512(out, s);
+  return out[0];
+}
+#endif
+
+// Reports the clock, the computed peak and the measured VPDPBUSD rate
+// (GMAC/s of one thread; its ratio to the computed peak shows how many
+// VPDPBUSD the core retires per cycle).
+void BM_VnniPeak(benchmark::State& st) {
+#if defined(__x86_64__)
+  if (!qgemm_isa_available(QGemmIsa::Avx512Vnni)) {
+    st.SkipWithError("no AVX-512 VNNI");
+    return;
+  }
+  const int64_t trips = 100000;
+  int32_t sink = 0;
+  for (auto _ : st) sink += dpbusd_loop(trips);
+  benchmark::DoNotOptimize(sink);
+  st.counters["GHz"] = measured_ghz();
+  st.counters["peak_GMACs"] = vnni_peak_gmacs(QGemmIsa::Avx512Vnni);
+  st.counters["GMAC"] = benchmark::Counter(static_cast<double>(trips) * 12 * 64 * 1e-9,
+                                           benchmark::Counter::kIsIterationInvariantRate);
+#else
+  st.SkipWithError("x86-64 only");
+#endif
+}
+
+// A pointwise INT8 conv on one path; "peak" = GMAC/s over the computed
+// VNNI peak of as many cores as threads (XNNPACK's against the 512-bit one).
+void qconv_pw(benchmark::State& st, QGemmIsa isa, int64_t c, int64_t m, int64_t hw) {
+  if (!qgemm_isa_available(isa)) {
+    st.SkipWithError("this CPU lacks the ISA");
+    return;
+  }
+  force_qgemm_isa(isa);
+  qconv(st, c, m, hw, 1, 1, 1, "relu");
+  force_qgemm_isa(QGemmIsa::None, /*automatic=*/true);
+  const double peak = vnni_peak_gmacs(isa == QGemmIsa::None ? QGemmIsa::Avx512Vnni : isa) * static_cast<double>(st.range(0));
+  if (peak > 0)
+    st.counters["peak"] = benchmark::Counter(static_cast<double>(c * m * hw * hw) * 1e-9 / peak,
+                                           benchmark::Counter::kIsIterationInvariantRate);
+}
+
+#define VEDGE_QPW_BENCH(c, m, hw)                                                                     \
+  void BM_QPw_##c##to##m##_##hw##_avx512vnni(benchmark::State& st) {                                  \
+    qconv_pw(st, QGemmIsa::Avx512Vnni, c, m, hw);                                                     \
+  }                                                                                                   \
+  void BM_QPw_##c##to##m##_##hw##_avxvnni(benchmark::State& st) { qconv_pw(st, QGemmIsa::AvxVnni, c, m, hw); } \
+  void BM_QPw_##c##to##m##_##hw##_xnnpack(benchmark::State& st) { qconv_pw(st, QGemmIsa::None, c, m, hw); }  \
+  BENCHMARK(BM_QPw_##c##to##m##_##hw##_avx512vnni)->Arg(1)->Arg(2)->ArgName("threads")->Unit(benchmark::kMicrosecond); \
+  BENCHMARK(BM_QPw_##c##to##m##_##hw##_avxvnni)->Arg(1)->Arg(2)->ArgName("threads")->Unit(benchmark::kMicrosecond);    \
+  BENCHMARK(BM_QPw_##c##to##m##_##hw##_xnnpack)->Arg(1)->Arg(2)->ArgName("threads")->Unit(benchmark::kMicrosecond)
+
+// The fixture model's pointwise layers, largest MAC counts first.
+VEDGE_QPW_BENCH(288, 486, 20);
+VEDGE_QPW_BENCH(576, 486, 10);
+VEDGE_QPW_BENCH(96, 576, 10);
+VEDGE_QPW_BENCH(576, 96, 10);
+VEDGE_QPW_BENCH(16, 72, 80);
+VEDGE_QPW_BENCH(40, 240, 20);
+VEDGE_QPW_BENCH(240, 40, 20);
+VEDGE_QPW_BENCH(48, 288, 20);
+VEDGE_QPW_BENCH(24, 96, 40);
+VEDGE_QPW_BENCH(88, 24, 40);
+VEDGE_QPW_BENCH(16, 16, 80);
 
 void BM_AddResidual_24x40x40(benchmark::State& st) {
   OpCase c("Add");
@@ -229,6 +352,7 @@ VEDGE_KERNEL_BENCH(BM_MulSE_96x20x20);
 VEDGE_KERNEL_BENCH(BM_QMulSE_96x20x20);
 VEDGE_KERNEL_BENCH(BM_QLutHardSwish_240x20x20);
 VEDGE_KERNEL_BENCH(BM_QuantizeLinear_3x320x320);
+BENCHMARK(BM_VnniPeak)->Arg(1)->ArgName("threads");
 
 }  // namespace
 }  // namespace vedge

@@ -205,7 +205,10 @@ int cmd_bench(int argc, char** argv) {
     o.spec_path = specs.empty() ? "" : specs.size() == 1 ? specs[0] : specs[i];
     ReportVariant v;
     v.path = model;
-    v.name = std::filesystem::path(model).stem().string();
+    // ONNX variants by their stem, TFLite ones with the extension, so that
+    // model.onnx and model.tflite get different rows.
+    const std::filesystem::path mp(model);
+    v.name = is_tflite_file(model) ? mp.filename().string() : mp.stem().string();
     if (int n = ++seen[v.name]; n > 1) v.name += " (" + std::to_string(n) + ")";
     if (models.size() > 1) std::printf("== %s\n", v.name.c_str());
     v.bench = run_bench(model, o);
@@ -217,10 +220,9 @@ int cmd_bench(int argc, char** argv) {
       print_sweep(v.sweep);
     }
     const bool tflite = is_tflite_file(model);
-    if (tflite && (f.has("data") || f.has("peer")))
-      std::fprintf(stderr, "vedge bench: note: %s is a TFLite file: timed as a network alone, %s\n", model.c_str(),
-                   "without accuracy or an ONNX Runtime column");
-    if (f.has("data") && !tflite) {
+    if (tflite && f.has("peer"))
+      std::fprintf(stderr, "vedge bench: note: %s is a TFLite file: no ONNX Runtime column\n", model.c_str());
+    if (f.has("data")) {
       SessionOptions sess;
       sess.num_threads = threads.front();
       Detector det(model, o.spec_path, sess);

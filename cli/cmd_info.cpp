@@ -1,6 +1,7 @@
 // vedge info MODEL: what a model is and what it costs: inputs, outputs, op
 // histogram, parameters, MACs, activation memory, metadata and the detector
-// spec it carries (or the sidecar that gives it one).
+// spec it carries (or the sidecar that gives it one); --edgetpu: the Edge
+// TPU readiness of a .tflite file (tools/export/edgetpu.h).
 #include <cstdio>
 #include <filesystem>
 #include <string>
@@ -15,17 +16,52 @@
 #include "runtime/executor.h"
 #include "runtime/onnx_import.h"
 #include "runtime/tflite_import.h"
+#include "tools/export/edgetpu.h"
 
 namespace vedge::cli {
 
+namespace {
+
+// `vedge info MODEL --edgetpu`: reads only the operator list, so files the
+// importer cannot run (custom ops) are checked too.
+int print_edgetpu(const std::string& model, bool json) {
+  if (!is_tflite_file(model)) fail(model, ": --edgetpu needs a .tflite model");
+  const std::vector<EdgeTpuOpCheck> checks = edgetpu_check(read_tflite_info_file(model));
+  const EdgeTpuSummary s = edgetpu_summary(checks);
+  if (json) {
+    nlohmann::ordered_json j;
+    j["model"] = model;
+    j["ops"] = nlohmann::ordered_json::array();
+    for (const EdgeTpuOpCheck& c : checks)
+      j["ops"].push_back({{"index", c.index}, {"op", c.op}, {"mapped", c.mapped}, {"reason", c.reason}});
+    j["total"] = s.total;
+    j["mapped"] = s.mapped;
+    j["first_cpu_op"] = s.first_cpu_op;
+    j["on_edgetpu"] = s.on_edgetpu;
+    j["summary"] = edgetpu_summary_line(checks);
+    std::printf("%s\n", j.dump(2).c_str());
+    return 0;
+  }
+  std::printf("%5s  %-30s %-8s %s\n", "index", "op", "edgetpu", "reason");
+  for (const EdgeTpuOpCheck& c : checks)
+    std::printf("%5d  %-30s %-8s %s\n", c.index, c.op.c_str(), c.mapped ? "yes" : "no",
+                c.reason.empty() ? "-" : c.reason.c_str());
+  std::printf("%s\n", edgetpu_summary_line(checks).c_str());
+  return 0;
+}
+
+}  // namespace
+
 int cmd_info(int argc, char** argv) {
-  Flags f("vedge info", "vedge info MODEL [--spec FILE] [--json]");
+  Flags f("vedge info", "vedge info MODEL [--spec FILE] [--json] [--edgetpu]");
   f.flag("spec", "", "detector spec JSON for models without vedge.detector metadata")
-      .boolean("json", "print JSON instead of text");
+      .boolean("json", "print JSON instead of text")
+      .boolean("edgetpu", "TFLite only: which ops an Edge TPU compile can map (from the operator list)");
   f.parse(argc, argv);
   if (f.help_requested()) return std::printf("%s", f.help().c_str()), 0;
   if (f.positional().size() != 1) fail("vedge info: expected one MODEL, got ", f.positional().size());
   const std::string model = f.positional()[0];
+  if (f.on("edgetpu")) return print_edgetpu(model, f.on("json"));
 
   Graph g = is_tflite_file(model) ? import_tflite_file(model) : import_onnx_file(model);
   int64_t macs = 0;

@@ -11,6 +11,7 @@
 
 #include "cli/commands.h"
 #include "cli/flags.h"
+#include "cli/quantize_flags.h"
 #include "runtime/error.h"
 #include "tools/quantize/analysis.h"
 #include "tools/quantize/quantize.h"
@@ -19,14 +20,6 @@ namespace fs = std::filesystem;
 
 namespace vedge::cli {
 namespace {
-
-DType parse_int_dtype(const std::string& flag, const std::string& v, bool allow_float) {
-  if (v == "int8") return DType::I8;
-  if (v == "uint8") return DType::U8;
-  if (allow_float && v == "float") return DType::F32;
-  fail("vedge quantize: --", flag, " must be ", allow_float ? "float, int8 or uint8" : "int8 or uint8",
-       ", not '", v, "'");
-}
 
 std::string mb(uintmax_t bytes) {
   char b[32];
@@ -39,22 +32,10 @@ std::string mb(uintmax_t bytes) {
 int cmd_quantize(int argc, char** argv) {
   Flags f("vedge quantize", "vedge quantize MODEL --calib DATASET -o OUT.onnx [options]");
   f.flag("out", "", "output ONNX file (-o works too)")
-      .flag("calib", "", "calibration images: a COCO/VOC/YOLO dataset or a folder of images "
-                         "(required for int8)")
-      .flag("format", "", "calibration dataset format: coco, voc, yolo (default: detect)")
-      .flag("images", "", "images folder of the calibration dataset, if not the default")
-      .flag("spec", "", "detector spec JSON for a model without vedge.detector metadata "
-                        "(copied into the output)")
-      .flag("samples", "100", "calibration images used")
-      .flag("seed", "0", "0: the first images in file order; else a seeded random choice")
-      .flag("method", "minmax", "range calibration: minmax, percentile, entropy or mse")
-      .flag("percentile", "99.99", "percentile of --method percentile, in (0, 100]")
       .flag("precision", "int8", "int8 (QDQ), fp16 (float16 weights) or dynamic (int8 weights, "
-                                 "float activations)")
-      .flag("activations", "int8", "int8 activation type: int8 or uint8")
-      .flag("io", "float", "graph input/outputs: float, or int8/uint8 (full-integer; scale and "
-                           "zero point in the metadata)")
-      .flag("report", "", "write the accuracy report (md/json/html) into this folder")
+                                 "float activations)");
+  declare_quantize_flags(f);
+  f.flag("report", "", "write the accuracy report (md/json/html) into this folder")
       .boolean("sensitivity", "rank layers by how much quantizing each alone costs")
       .flag("val", "", "validation dataset for mAP (sensitivity, --max-map-drop)")
       .flag("val-format", "", "validation dataset format")
@@ -69,27 +50,15 @@ int cmd_quantize(int argc, char** argv) {
   const std::string model = f.positional()[0], out = f.str("out");
   VEDGE_CHECK(fs::is_regular_file(model), model, ": no such model file");
 
-  QuantizeOptions opt;
-  opt.qdq.precision = parse_precision(f.str("precision"));
-  VEDGE_CHECK(opt.qdq.precision != Precision::FP32,
-              "vedge quantize: --precision must be int8, fp16 or dynamic");
-  const bool int8 = opt.qdq.precision == Precision::INT8;
-  opt.qdq.activations = parse_int_dtype("activations", f.str("activations"), false);
-  opt.qdq.io = parse_int_dtype("io", f.str("io"), true);
-  opt.calib.method = parse_calib_method(f.str("method"));
-  opt.calib.percentile = f.number("percentile", 1e-9, 100);
-  opt.calib_set.format = f.str("format");
-  opt.calib_set.images_dir = f.str("images");
-  opt.calib_set.samples = f.integer("samples", 1, 1000000);
-  opt.calib_set.seed = static_cast<uint64_t>(f.integer("seed", 0, 2147483647));
-  opt.calib_path = f.str("calib");
-  opt.spec_path = f.str("spec");
+  const Precision precision = parse_precision(f.str("precision"));
+  VEDGE_CHECK(precision != Precision::FP32, "vedge quantize: --precision must be int8, fp16 or dynamic");
+  const bool int8 = precision == Precision::INT8;
+  QuantizeOptions opt = quantize_options_from_flags(f, "vedge quantize", precision);
   if (int8) {
     VEDGE_CHECK(!opt.calib_path.empty(), "vedge quantize: int8 needs --calib DATASET "
                                          "(fp16 and dynamic need none)");
   } else {
-    for (const char* k : {"activations", "io", "method", "percentile", "report", "sensitivity",
-                          "max-map-drop"})
+    for (const char* k : {"report", "sensitivity", "max-map-drop"})
       VEDGE_CHECK(!f.has(k), "vedge quantize: --", k, " applies to --precision int8 only");
   }
 

@@ -16,5 +16,7 @@ int cmd_serve(int argc, char** argv);
 #endif
 int cmd_package(int argc, char** argv);
 int cmd_quantize(int argc, char** argv);
+int cmd_convert(int argc, char** argv);
+int cmd_export(int argc, char** argv);
 
 }  // namespace vedge::cli

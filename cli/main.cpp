@@ -22,6 +22,8 @@ const Command kCommands[] = {
 #endif
     {"package", vedge::cli::cmd_package, "bundle the aarch64 binary, its libraries and models for a device"},
     {"quantize", vedge::cli::cmd_quantize, "INT8 (QDQ), FP16 or dynamic-range variant of a model; accuracy report"},
+    {"convert", vedge::cli::cmd_convert, "ONNX detector -> TFLite: fp32, fp16, dynamic or int8, optional in-graph NMS"},
+    {"export", vedge::cli::cmd_export, "every ONNX and TFLite variant of a model in one call (int8 calibrated once)"},
 };
 
 void print_version() {

@@ -12,6 +12,7 @@
 #include "runtime/onnx_import.h"
 #include "runtime/quant_math.h"
 #include "runtime/shape_inference.h"
+#include "runtime/tflite_import.h"
 
 namespace vedge {
 namespace {
@@ -122,9 +123,21 @@ std::shared_ptr<const DetectorModel> load_detector_model(Graph g, const std::str
   return make_model(std::move(g), model_path, spec_path);
 }
 
+Graph import_detector_graph(const std::string& model_path) {
+  if (!is_tflite_file(model_path)) return import_onnx_file(model_path);
+  for (const TfliteOpInfo& op : read_tflite_info_file(model_path).ops)
+    if (op.op == "TFLite_Detection_PostProcess")
+      fail(model_path, ": ends with TFLite_Detection_PostProcess (in-graph NMS); the Detector decodes and ",
+           "suppresses boxes itself: use the model exported without --nms-in-graph");
+  TfliteImportOptions opt;
+  opt.numbers = TfliteNumbers::Integer;
+  opt.nchw_inputs = true;
+  return import_tflite_file(model_path, nullptr, opt);
+}
+
 std::shared_ptr<const DetectorModel> load_detector_model(const std::string& model_path,
                                                          const std::string& spec_path) {
-  return load_detector_model(import_onnx_file(model_path), model_path, spec_path);
+  return load_detector_model(import_detector_graph(model_path), model_path, spec_path);
 }
 
 Graph batched_graph(const Graph& g, int64_t n) {
@@ -188,7 +201,7 @@ Detector::Detector(std::shared_ptr<const DetectorModel> model, const SessionOpti
 
 void Detector::load(const std::string& model_path, const std::string& spec_path,
                     const SessionOptions& opt) {
-  load(import_onnx_file(model_path), model_path, spec_path, opt);
+  load(import_detector_graph(model_path), model_path, spec_path, opt);
 }
 
 void Detector::load(Graph g, const std::string& model_path, const std::string& spec_path,

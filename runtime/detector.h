@@ -11,7 +11,7 @@
 // per-tensor Value::quant): the image is preprocessed into float scratch and
 // quantized into the input buffer (ONNX QuantizeLinear), and integer outputs
 // are dequantized into float scratch before decoding.
-// Depends on runtime/ only (onnx_import.h, executor.h, preprocess.h,
+// Depends on runtime/ only (onnx_import.h, tflite_import.h, executor.h, preprocess.h,
 // anchors.h, box_coder.h, nms.h, detector_spec.h); no LibTorch, no OpenCV.
 #pragma once
 
@@ -82,7 +82,16 @@ struct DetectorModel {
   int64_t num_anchors = 0;
   int num_classes = 0;
 };
+// The network of a detector file as a Detector runs it: an ONNX model as
+// import_onnx_file gives it; a TFLite model (is_tflite_file) with its image
+// input logical NCHW float [1,3,H,W] (or int8/uint8 with Value::quant in a
+// full-integer model) and its quantized layers on the integer kernels
+// (tflite_import.h: TfliteImportOptions{Integer, nchw_inputs}). A .tflite
+// with the in-graph TFLite_Detection_PostProcess is a one-line error.
+Graph import_detector_graph(const std::string& model_path);
+
 // spec_path empty: metadata "vedge.detector", else "<model>.vedge.json".
+// The path overloads import with import_detector_graph (ONNX or TFLite).
 std::shared_ptr<const DetectorModel> load_detector_model(Graph g, const std::string& model_path,
                                                          const std::string& spec_path = "");
 std::shared_ptr<const DetectorModel> load_detector_model(const std::string& model_path,

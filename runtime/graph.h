@@ -59,7 +59,8 @@
 //   QGlobalAveragePool   m = sx / (sy * H*W) over the int32 sum of (x - zx)
 //   QLut            in: X (I8); attr "table": 256 outputs indexed by x+128
 //                   (any element-wise float op: HardSwish, HardSigmoid,
-//                   Sigmoid, ...; built as Q(f(DQ(x))))
+//                   Sigmoid, ...; built as Q(f(DQ(x)))); "func" = that op's
+//                   name and its float attrs (alpha, beta, min, max) kept
 //   QConcat         attrs: axis; inputs requantized to the output's params
 //   Reshape, Transpose, Relayout and views move I8 data unchanged.
 //   Identity, Dropout, Shape/Gather/Unsqueeze/Squeeze/Concat/Cast/Slice

@@ -405,7 +405,8 @@ int lower_patterns(Graph& g) {
     } else if (n.op == "GlobalAveragePool" && xs[0] >= 0) {
       r = make_node(n.name, "QGlobalAveragePool", {xs[0]}, {y8});
     } else if (is_elementwise_unary(n.op) && xs[0] >= 0) {
-      Attrs a;
+      Attrs a = n.attrs;  // the float op's own attributes (alpha, beta, min, max)
+      a.set("func", n.op);  // exporters map the table back to this op
       a.set("table", lut_for(g, n, val(g, xs[0]).quant, val(g, y8).quant));
       r = make_node(n.name, "QLut", {xs[0]}, {y8}, a);
     } else if (n.op == "Concat" && std::count(xs.begin(), xs.end(), -1) == 0) {

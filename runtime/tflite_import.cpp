@@ -22,6 +22,8 @@
 #include "runtime/error.h"
 #include "runtime/passes.h"
 #include "runtime/shape_inference.h"
+#include "runtime/tflite_hardswish.h"
+#include "runtime/tflite_schema.h"
 
 namespace vedge {
 
@@ -31,7 +33,7 @@ namespace fb = flatbuffers;
 
 // ---- schema subset ----------------------------------------------------------
 
-constexpr fb::voffset_t field(int number) { return static_cast<fb::voffset_t>(4 + 2 * number); }
+constexpr fb::voffset_t field(int number) { return tflite_schema::field_slot(number); }
 
 template <class T>
 using Vec = fb::Vector<T>;
@@ -56,7 +58,7 @@ bool verify_tables(const Tab* t, fb::Verifier& v, int number) {
   return v.VerifyVector(p) && v.VerifyVectorOfTables(p);
 }
 
-struct QuantParams : public fb::Table {  // QuantizationParameters
+struct QuantDef : public fb::Table {  // QuantizationParameters
   const Vec<float>* scale() const { return GetPointer<const Vec<float>*>(field(2)); }
   const Vec<int64_t>* zero_point() const { return GetPointer<const Vec<int64_t>*>(field(3)); }
   uint8_t details_type() const { return GetField<uint8_t>(field(4), 0); }
@@ -73,7 +75,7 @@ struct TensorDef : public fb::Table {  // Tensor
   int8_t type() const { return GetField<int8_t>(field(1), 0); }
   uint32_t buffer() const { return GetField<uint32_t>(field(2), 0); }
   const fb::String* name() const { return GetPointer<const fb::String*>(field(3)); }
-  const QuantParams* quantization() const { return GetPointer<const QuantParams*>(field(4)); }
+  const QuantDef* quantization() const { return GetPointer<const QuantDef*>(field(4)); }
   bool has_sparsity() const { return CheckField(field(6)); }
   bool Verify(fb::Verifier& v) const {
     return VerifyTableStart(v) && verify_vec<int32_t>(this, v, 0) &&
@@ -86,18 +88,7 @@ struct TensorDef : public fb::Table {  // Tensor
 // Builtin options: every option table this importer reads holds scalars
 // only; kOptionFields lists their byte sizes by field number so that the
 // verifier checks each one the importer may read.
-enum OptionsType : uint8_t {
-  kConv2DOptions = 1,
-  kDepthwiseConv2DOptions = 2,
-  kPool2DOptions = 5,
-  kFullyConnectedOptions = 8,
-  kSoftmaxOptions = 9,
-  kConcatenationOptions = 10,
-  kAddOptions = 11,
-  kMulOptions = 21,
-  kSubOptions = 28,
-  kDivOptions = 29,
-};
+using namespace tflite_schema;  // the OptionsType values
 
 const std::vector<int>* option_field_sizes(uint8_t type) {
   static const std::map<uint8_t, std::vector<int>> sizes = {
@@ -150,13 +141,15 @@ struct OperatorDef : public fb::Table {  // Operator
 struct OperatorCodeDef : public fb::Table {  // OperatorCode
   int8_t deprecated_builtin_code() const { return GetField<int8_t>(field(0), 0); }
   const fb::String* custom_code() const { return GetPointer<const fb::String*>(field(1)); }
+  int32_t version() const { return GetField<int32_t>(field(2), 1); }
   int32_t builtin_code() const { return GetField<int32_t>(field(3), 0); }
   // The extended field wins when it is set (codes >= 127 only fit there).
   int32_t code() const { return std::max<int32_t>(deprecated_builtin_code(), builtin_code()); }
   bool Verify(fb::Verifier& v) const {
     return VerifyTableStart(v) && VerifyField<int8_t>(v, field(0), 1) &&
            VerifyOffset(v, field(1)) && v.VerifyString(custom_code()) &&
-           VerifyField<int32_t>(v, field(3), 4) && v.EndTable();
+           VerifyField<int32_t>(v, field(2), 4) && VerifyField<int32_t>(v, field(3), 4) &&
+           v.EndTable();
   }
 };
 
@@ -187,6 +180,15 @@ struct BufferDef : public fb::Table {  // Buffer
   }
 };
 
+struct MetadataDef : public fb::Table {  // Metadata
+  const fb::String* name() const { return GetPointer<const fb::String*>(field(0)); }
+  uint32_t buffer() const { return GetField<uint32_t>(field(1), 0); }
+  bool Verify(fb::Verifier& v) const {
+    return VerifyTableStart(v) && VerifyOffset(v, field(0)) && v.VerifyString(name()) &&
+           VerifyField<uint32_t>(v, field(1), 4) && v.EndTable();
+  }
+};
+
 struct ModelDef : public fb::Table {  // Model (root)
   uint32_t version() const { return GetField<uint32_t>(field(0), 0); }
   const TableVec<OperatorCodeDef>* operator_codes() const {
@@ -199,11 +201,15 @@ struct ModelDef : public fb::Table {  // Model (root)
   const TableVec<BufferDef>* buffers() const {
     return GetPointer<const TableVec<BufferDef>*>(field(4));
   }
+  const TableVec<MetadataDef>* metadata() const {
+    return GetPointer<const TableVec<MetadataDef>*>(field(6));
+  }
   bool Verify(fb::Verifier& v) const {
     return VerifyTableStart(v) && VerifyField<uint32_t>(v, field(0), 4) &&
            verify_tables<OperatorCodeDef>(this, v, 1) && verify_tables<SubGraphDef>(this, v, 2) &&
            VerifyOffset(v, field(3)) && v.VerifyString(description()) &&
-           verify_tables<BufferDef>(this, v, 4) && v.EndTable();
+           verify_tables<BufferDef>(this, v, 4) && verify_tables<MetadataDef>(this, v, 6) &&
+           v.EndTable();
   }
 };
 
@@ -230,39 +236,10 @@ enum BuiltinOp : int32_t {
   kSub = 41,
   kDiv = 42,
   kSqueeze = 43,
+  kTranspose = 39,
   kQuantize = 114,
   kHardSwish = 117,
 };
-
-std::string op_name(int32_t code) {
-  static const std::map<int32_t, const char*> names = {
-      {kAdd, "ADD"},
-      {kAveragePool2D, "AVERAGE_POOL_2D"},
-      {kConcatenation, "CONCATENATION"},
-      {kConv2D, "CONV_2D"},
-      {kDepthwiseConv2D, "DEPTHWISE_CONV_2D"},
-      {kDequantize, "DEQUANTIZE"},
-      {kFullyConnected, "FULLY_CONNECTED"},
-      {kLogistic, "LOGISTIC"},
-      {kMaxPool2D, "MAX_POOL_2D"},
-      {kMul, "MUL"},
-      {kRelu, "RELU"},
-      {kReluN1To1, "RELU_N1_TO_1"},
-      {kRelu6, "RELU6"},
-      {kReshape, "RESHAPE"},
-      {kSoftmax, "SOFTMAX"},
-      {kCustom, "CUSTOM"},
-      {kPad, "PAD"},
-      {kMean, "MEAN"},
-      {kSub, "SUB"},
-      {kDiv, "DIV"},
-      {kSqueeze, "SQUEEZE"},
-      {kQuantize, "QUANTIZE"},
-      {kHardSwish, "HARD_SWISH"},
-  };
-  auto it = names.find(code);
-  return it == names.end() ? "builtin op " + std::to_string(code) : it->second;
-}
 
 // TensorType values and their element sizes (0: not a numeric type we read).
 const char* type_name(int8_t t) {
@@ -315,19 +292,23 @@ bool too_many_elements(const Shape& s) {
 const std::vector<int64_t> kToNchw = {0, 3, 1, 2};
 const std::vector<int64_t> kToNhwc = {0, 2, 3, 1};
 
+// A 4-D tensor of any dtype with its axes permuted (out axis i = in axis perm[i]).
 Tensor permute4(const Tensor& t, const std::vector<int64_t>& perm) {
   const Shape& s = t.shape();
   Shape os = {s[perm[0]], s[perm[1]], s[perm[2]], s[perm[3]]};
-  Tensor out(DType::F32, os);
-  const float* src = t.data<float>();
-  float* dst = out.data<float>();
+  Tensor out(t.dtype(), os);
+  const size_t es = dtype_size(t.dtype());
+  const uint8_t* src = static_cast<const uint8_t*>(t.raw());
+  uint8_t* dst = static_cast<uint8_t*>(out.raw());
   int64_t st[4] = {s[1] * s[2] * s[3], s[2] * s[3], s[3], 1};
   int64_t i = 0;
   for (int64_t a = 0; a < os[0]; ++a)
     for (int64_t b = 0; b < os[1]; ++b)
       for (int64_t c = 0; c < os[2]; ++c)
-        for (int64_t d = 0; d < os[3]; ++d)
-          dst[i++] = src[a * st[perm[0]] + b * st[perm[1]] + c * st[perm[2]] + d * st[perm[3]]];
+        for (int64_t d = 0; d < os[3]; ++d, ++i) {
+          const int64_t k = a * st[perm[0]] + b * st[perm[1]] + c * st[perm[2]] + d * st[perm[3]];
+          std::memcpy(dst + i * es, src + k * es, es);
+        }
   return out;
 }
 
@@ -338,12 +319,201 @@ std::string printable(std::string s) {
   return s;
 }
 
+// ---- the verified file ----------------------------------------------------------
+// Shared by read_tflite_info and the importer: verification, checked tensor
+// and buffer lookups, metadata, the operator listing.
+
+const ModelDef& verify_model(const std::string& src, const uint8_t* data, size_t size) {
+  if (size < 8 || std::memcmp(data + 4, "TFL3", 4) != 0)
+    fail(src, ": not a TFLite model (no \"TFL3\" file identifier)");
+  if (size >= FLATBUFFERS_MAX_BUFFER_SIZE) fail(src, ": file is too large (", size, " bytes)");
+  fb::Verifier verifier(data, size, /*max_depth=*/64, /*max_tables=*/1000000);
+  if (!verifier.VerifyBuffer<ModelDef>("TFL3"))
+    fail(src, ": not a valid TFLite model (flatbuffer verification failed: truncated or corrupt file)");
+  const ModelDef* m = fb::GetRoot<ModelDef>(data);
+  const auto* sgs = m->subgraphs();
+  if (!sgs || sgs->size() == 0 || !sgs->Get(0)) fail(src, ": the model has no subgraph");
+  return *m;
+}
+
+const TensorDef& tensor_at(const std::string& src, const SubGraphDef& sg, int t) {
+  const auto* ts = sg.tensors();
+  if (t < 0 || !ts || static_cast<uint32_t>(t) >= ts->size())
+    fail(src, ": tensor index ", t, " out of range (", ts ? ts->size() : 0, " tensors)");
+  const TensorDef* d = ts->Get(static_cast<uint32_t>(t));
+  if (!d) fail(src, ": tensor ", t, " is missing");
+  return *d;
+}
+
+std::string tensor_name(const std::string& src, const SubGraphDef& sg, int t) {
+  const fb::String* n = tensor_at(src, sg, t).name();
+  return n && n->size() ? printable(n->str()) : "tensor_" + std::to_string(t);
+}
+
+// The bytes of buffer b (*n = 0 when it holds none); `what` names the
+// referrer in the error for an index out of range.
+const uint8_t* buffer_data(const std::string& src, const ModelDef& m, const uint8_t* data,
+                           size_t size, uint32_t b, const std::string& what, size_t* n) {
+  const auto* bufs = m.buffers();
+  if (!bufs || b >= bufs->size())
+    fail(src, ": ", what, " refers to buffer ", b, " of ", bufs ? bufs->size() : 0);
+  const BufferDef* buf = bufs->Get(b);
+  *n = 0;
+  if (!buf) return nullptr;
+  if (buf->data() && buf->data()->size()) {
+    *n = buf->data()->size();
+    return buf->data()->data();
+  }
+  if (buf->offset() > 1) {  // data stored after the flatbuffer (models > 2 GB)
+    if (buf->offset() > size || buf->size() > size - buf->offset())
+      fail(src, ": buffer ", b, " lies outside the file (offset ", buf->offset(), ", size ", buf->size(), ")");
+    *n = static_cast<size_t>(buf->size());
+    return data + buf->offset();
+  }
+  return nullptr;
+}
+
+// Model.metadata: name -> text (see TfliteModelInfo::metadata).
+std::map<std::string, std::string> read_metadata(const std::string& src, const ModelDef& m,
+                                                 const uint8_t* data, size_t size) {
+  std::map<std::string, std::string> out;
+  const auto* md = m.metadata();
+  if (!md) return out;
+  for (uint32_t i = 0; i < md->size(); ++i) {
+    const MetadataDef* e = md->Get(i);
+    if (!e) fail(src, ": metadata entry ", i, " is missing");
+    const std::string name = e->name() ? printable(e->name()->str()) : "";
+    if (name.empty()) fail(src, ": metadata entry ", i, " has no name");
+    size_t n = 0;
+    const uint8_t* p = buffer_data(src, m, data, size, e->buffer(), "metadata '" + name + "'", &n);
+    std::string v(reinterpret_cast<const char*>(p), n);
+    while (!v.empty() && v.back() == '\0') v.pop_back();
+    bool text = true;
+    for (unsigned char c : v) text = text && (c >= 0x20 || c == '\t' || c == '\n' || c == '\r') && c != 0x7f;
+    out[name] = text ? v : "(binary, " + std::to_string(n) + " bytes)";
+  }
+  return out;
+}
+
+TfliteTensorInfo tensor_info(const std::string& src, const SubGraphDef& sg, int t) {
+  const TensorDef& d = tensor_at(src, sg, t);
+  TfliteTensorInfo i;
+  i.name = tensor_name(src, sg, t);
+  i.type = type_name(d.type());
+  if (d.shape())
+    for (int32_t v : *d.shape()) i.shape.push_back(v);
+  if (const QuantDef* q = d.quantization()) {
+    if (q->scale())
+      for (float v : *q->scale()) i.scale.push_back(v);
+    if (q->zero_point())
+      for (int64_t z : *q->zero_point()) i.zero_point.push_back(z);
+    i.zero_point.resize(i.scale.size(), 0);
+  }
+  return i;
+}
+
+TfliteModelInfo read_info(const std::string& src, const ModelDef& m, const uint8_t* data, size_t size) {
+  const SubGraphDef& sg = *m.subgraphs()->Get(0);
+  TfliteModelInfo info;
+  info.schema_version = m.version();
+  info.description = m.description() ? printable(m.description()->str()) : "";
+  info.metadata = read_metadata(src, m, data, size);
+  if (sg.inputs())
+    for (int32_t t : *sg.inputs()) info.inputs.push_back(tensor_info(src, sg, t));
+  if (sg.outputs())
+    for (int32_t t : *sg.outputs()) info.outputs.push_back(tensor_info(src, sg, t));
+  const auto* ops = sg.operators();
+  const auto* codes = m.operator_codes();
+  for (uint32_t i = 0; ops && i < ops->size(); ++i) {
+    const OperatorDef* op = ops->Get(i);
+    if (!op) fail(src, ": operator ", i, " is missing");
+    const uint32_t ci = op->opcode_index();
+    if (!codes || ci >= codes->size() || !codes->Get(ci))
+      fail(src, ": operator ", i, ": opcode index ", ci, " out of range (", codes ? codes->size() : 0, " codes)");
+    const OperatorCodeDef& code = *codes->Get(ci);
+    TfliteOpInfo o;
+    o.index = static_cast<int>(i);
+    o.custom = code.code() == kCustom;
+    o.op = tflite_schema::builtin_op_name(code.code());
+    if (o.custom && code.custom_code() && code.custom_code()->size()) o.op = printable(code.custom_code()->str());
+    o.version = code.version();
+    auto list = [&](const Vec<int32_t>* v, std::vector<std::string>& types, std::vector<Shape>& shapes,
+                    std::vector<bool>* constant) {
+      for (uint32_t k = 0; v && k < v->size(); ++k) {
+        const int32_t t = v->Get(k);
+        if (t == -1) {  // an absent optional input
+          types.push_back("none");
+          shapes.emplace_back();
+          if (constant) constant->push_back(false);
+          continue;
+        }
+        TfliteTensorInfo ti = tensor_info(src, sg, t);
+        types.push_back(ti.type);
+        shapes.push_back(ti.shape);
+        if (constant) {
+          size_t n = 0;
+          buffer_data(src, m, data, size, tensor_at(src, sg, t).buffer(), "tensor '" + ti.name + "'", &n);
+          constant->push_back(n > 0);
+        }
+      }
+    };
+    list(op->inputs(), o.input_types, o.input_shapes, &o.input_constant);
+    list(op->outputs(), o.output_types, o.output_shapes, nullptr);
+    const Options* opt = op->options();
+    const uint8_t ot = op->options_type();
+    if ((code.code() == kConv2D && ot == kConv2DOptions) ||
+        (code.code() == kDepthwiseConv2D && ot == kDepthwiseConv2DOptions)) {
+      if (o.input_shapes.size() > 1 && o.input_shapes[1].size() == 4) {
+        o.filter_h = static_cast<int>(o.input_shapes[1][1]);
+        o.filter_w = static_cast<int>(o.input_shapes[1][2]);
+      }
+    } else if ((code.code() == kAveragePool2D || code.code() == kMaxPool2D) && ot == kPool2DOptions && opt) {
+      o.filter_w = opt->i32(3, 0);
+      o.filter_h = opt->i32(4, 0);
+    }
+    if (opt && (ot == kConv2DOptions || ot == kDepthwiseConv2DOptions || ot == kPool2DOptions) &&
+        (o.filter_h || o.filter_w)) {
+      o.stride_w = opt->i32(1, 0);
+      o.stride_h = opt->i32(2, 0);
+    }
+    info.ops.push_back(std::move(o));
+  }
+  return info;
+}
+
+// Runs f(data, size) on an 8-byte aligned copy of `bytes` (flatbuffers reads
+// scalars in place); other exceptions become one vedge::Error line.
+template <class F>
+auto with_aligned(const std::string& bytes, const std::string& src, F f) {
+  if (bytes.empty()) fail(src, ": file is empty");
+  std::vector<uint64_t> aligned((bytes.size() + 7) / 8 + 1);
+  std::memcpy(aligned.data(), bytes.data(), bytes.size());
+  try {
+    return f(reinterpret_cast<const uint8_t*>(aligned.data()), bytes.size());
+  } catch (const Error&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw Error(src + ": " + e.what());
+  }
+}
+
+std::string read_file_bytes(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) fail(path, ": is a directory, not a TFLite file");
+  std::ifstream f(path, std::ios::binary);
+  if (!f) fail(path, ": cannot open file (", std::strerror(errno), ")");
+  std::ostringstream ss;
+  ss << f.rdbuf();
+  if (f.bad()) fail(path, ": read error");
+  return ss.str();
+}
+
 // ---- the importer -------------------------------------------------------------
 
 class Importer {
  public:
-  Importer(std::string src, const uint8_t* data, size_t size)
-      : src_(std::move(src)), data_(data), size_(size) {}
+  Importer(std::string src, const uint8_t* data, size_t size, const TfliteImportOptions& opt)
+      : src_(std::move(src)), data_(data), size_(size), opt_(opt) {}
   Graph run(TfliteModelInfo* info);
 
  private:
@@ -352,6 +522,10 @@ class Importer {
   struct Ref {
     int nchw = -1;
     int plain = -1;
+    // Integer import: the int8/uint8 value (a QuantizeLinear's output or a
+    // graph input) that the float value above dequantizes, and its layout.
+    int q = -1;
+    bool q_nchw = false;
   };
 
   template <class... A>
@@ -372,7 +546,15 @@ class Importer {
   const uint8_t* buffer_bytes(int t, size_t* n) const;
   Tensor const_float(int t) const;
   std::vector<int64_t> const_ints(int t) const;
-  TfliteTensorInfo io_info(int t) const;
+  Tensor const_raw(int t) const;
+  // Integer import
+  bool integer() const { return opt_.numbers != TfliteNumbers::Float; }
+  bool int_activation(int t) const;
+  QuantParams tensor_quant(int t) const;
+  std::pair<int, int> quant_consts(const std::string& name, const QuantParams& q, DType zp_type);
+  int dequantize(int t, int q, bool is_nchw);
+  int dequantize_pair(int t, int id, bool is_nchw);
+  int dequantized_const(int t, const std::vector<int64_t>* perm);
 
   // IR values
   std::string unique_name(const std::string& base);
@@ -380,7 +562,9 @@ class Importer {
   int plain(int t);
   int rank4_const_nchw(int t);
   int emit(const std::string& op, std::vector<int> inputs, Attrs attrs, const std::string& name);
-  void bind(int t, int id, bool is_nchw);
+  // same_range_as: the op cannot leave the input's range (zero padding), so
+  // an output quantized like that input needs no saturation or requantization.
+  void bind(int t, int id, bool is_nchw, int same_range_as = -1);
   int activation(int id, int8_t act, const std::string& name);
 
   // Operators
@@ -403,18 +587,23 @@ class Importer {
   void softmax();
   void concat();
   void fully_connected();
+  void transpose();
+  void quantize();
   void finish_outputs();
+  void tflite_hardswish_tables();
   void check_canonical() const;
 
   std::string src_;
   const uint8_t* data_;
   size_t size_;
+  TfliteImportOptions opt_;
   const ModelDef* model_ = nullptr;
   const SubGraphDef* sg_ = nullptr;
   Graph g_;
   std::vector<Ref> refs_;
   std::vector<int> alias_;  // tensor -> tensor it is an identity of, or -1
   std::set<std::string> names_;
+  std::set<std::string> hard_swish_nodes_;  // IR names of the HARD_SWISH operators' nodes
   const OperatorDef* op_ = nullptr;
   int op_index_ = -1;
   int32_t op_code_ = -1;
@@ -428,19 +617,9 @@ int Importer::resolve(int t) const {
   return t;
 }
 
-const TensorDef& Importer::tdef(int t) const {
-  const auto* ts = sg_->tensors();
-  if (t < 0 || !ts || static_cast<uint32_t>(t) >= ts->size())
-    err("tensor index ", t, " out of range (", ts ? ts->size() : 0, " tensors)");
-  const TensorDef* d = ts->Get(static_cast<uint32_t>(t));
-  if (!d) err("tensor ", t, " is missing");
-  return *d;
-}
+const TensorDef& Importer::tdef(int t) const { return tensor_at(src_, *sg_, t); }
 
-std::string Importer::tname(int t) const {
-  const fb::String* n = tdef(t).name();
-  return n && n->size() ? printable(n->str()) : "tensor_" + std::to_string(t);
-}
+std::string Importer::tname(int t) const { return tensor_name(src_, *sg_, t); }
 
 Shape Importer::tshape(int t) const {
   const TensorDef& d = tdef(t);
@@ -468,24 +647,7 @@ bool Importer::is_const(int t) const {
 }
 
 const uint8_t* Importer::buffer_bytes(int t, size_t* n) const {
-  uint32_t b = tdef(t).buffer();
-  const auto* bufs = model_->buffers();
-  if (!bufs || b >= bufs->size())
-    err("tensor '", tname(t), "' refers to buffer ", b, " of ", bufs ? bufs->size() : 0);
-  const BufferDef* buf = bufs->Get(b);
-  *n = 0;
-  if (!buf) return nullptr;
-  if (buf->data() && buf->data()->size()) {
-    *n = buf->data()->size();
-    return buf->data()->data();
-  }
-  if (buf->offset() > 1) {  // data stored after the flatbuffer (models > 2 GB)
-    if (buf->offset() > size_ || buf->size() > size_ - buf->offset())
-      err("buffer ", b, " lies outside the file (offset ", buf->offset(), ", size ", buf->size(), ")");
-    *n = static_cast<size_t>(buf->size());
-    return data_ + buf->offset();
-  }
-  return nullptr;
+  return buffer_data(src_, *model_, data_, size_, tdef(t).buffer(), "tensor '" + tname(t) + "'", n);
 }
 
 Tensor Importer::const_float(int t) const {
@@ -514,7 +676,7 @@ Tensor Importer::const_float(int t) const {
     }
   }
   // Dequantize: real = scale * (q - zero_point), per tensor or per channel.
-  const QuantParams* qp = d.quantization();
+  const QuantDef* qp = d.quantization();
   const bool quantized = qp && qp->scale() && qp->scale()->size() > 0 && type != kFloat32 &&
                          type != kFloat16;
   if (qp && qp->details_type() != 0)
@@ -561,19 +723,112 @@ std::vector<int64_t> Importer::const_ints(int t) const {
   return v;
 }
 
-TfliteTensorInfo Importer::io_info(int t) const {
-  TfliteTensorInfo i;
-  i.name = tname(t);
-  i.type = type_name(tdef(t).type());
-  i.shape = tshape(t);
-  if (const QuantParams* q = tdef(t).quantization()) {
-    if (q->scale())
-      for (float s : *q->scale()) i.scale.push_back(s);
-    if (q->zero_point())
-      for (int64_t z : *q->zero_point()) i.zero_point.push_back(z);
-    i.zero_point.resize(i.scale.size(), 0);
+// An integer constant (int8, uint8, int32) with its stored values.
+Tensor Importer::const_raw(int t) const {
+  const int8_t type = tdef(t).type();
+  const DType dt = type == kInt8 ? DType::I8 : type == kUInt8 ? DType::U8 : DType::I32;
+  const Shape s = tshape(t);
+  Tensor out(dt, s);
+  size_t n = 0;
+  const uint8_t* p = buffer_bytes(t, &n);
+  if (!p || n != out.nbytes())
+    err("constant '", tname(t), "' ", type_name(type), " ", shape_str(s), " needs ", out.nbytes(),
+        " bytes, its buffer has ", n);
+  std::memcpy(out.raw(), p, n);
+  return out;
+}
+
+// -- integer import
+
+QuantParams Importer::tensor_quant(int t) const {
+  QuantParams q;
+  if (const auto* qp = tdef(t).quantization()) {
+    if (qp->scale())
+      for (float v : *qp->scale()) q.scale.push_back(v);
+    if (qp->zero_point())
+      for (int64_t z : *qp->zero_point())
+        q.zero_point.push_back(static_cast<int32_t>(std::clamp<int64_t>(z, INT32_MIN, INT32_MAX)));
+    q.zero_point.resize(q.scale.size(), 0);
+    if (q.scale.size() > 1) q.axis = qp->quantized_dimension();
   }
-  return i;
+  return q;
+}
+
+// An int8/uint8 activation quantized per tensor, in integer import: it
+// becomes a QuantizeLinear -> DequantizeLinear pair (others compute float).
+bool Importer::int_activation(int t) const {
+  if (!integer()) return false;
+  const int8_t type = tdef(t).type();
+  if (type != kInt8 && type != kUInt8) return false;
+  const QuantParams q = tensor_quant(t);
+  if (q.scale.size() != 1) return false;
+  if (tdef(t).quantization()->details_type() != 0)
+    err("tensor '", tname(t), "' uses custom quantization, which is not supported");
+  const int32_t lo = type == kUInt8 ? 0 : -128, hi = type == kUInt8 ? 255 : 127;
+  if (!(q.scale[0] > 0) || !std::isfinite(q.scale[0]) || q.zero_point[0] < lo || q.zero_point[0] > hi)
+    err("tensor '", tname(t), "' has an invalid quantization (scale ", q.scale[0], ", zero point ",
+        q.zero_point[0], ")");
+  return true;
+}
+
+// Scale (float32) and zero point (zp_type) constants: scalars for one
+// value, else 1-D.
+std::pair<int, int> Importer::quant_consts(const std::string& name, const QuantParams& q, DType zp_type) {
+  const Shape s = q.scale.size() == 1 ? Shape{} : Shape{static_cast<int64_t>(q.scale.size())};
+  const int sc = g_.add_constant(unique_name(name + "/scale"), Tensor::from_floats(s, q.scale));
+  Tensor z(zp_type, s);
+  for (size_t i = 0; i < q.zero_point.size(); ++i) {
+    if (zp_type == DType::I8) z.data<int8_t>()[i] = static_cast<int8_t>(q.zero_point[i]);
+    else if (zp_type == DType::U8) z.data<uint8_t>()[i] = static_cast<uint8_t>(q.zero_point[i]);
+    else z.data<int32_t>()[i] = q.zero_point[i];
+  }
+  return {sc, g_.add_constant(unique_name(name + "/zero_point"), z)};
+}
+
+// DequantizeLinear of tensor t's integer value q (layout is_nchw), which
+// becomes t's float value.
+int Importer::dequantize(int t, int q, bool is_nchw) {
+  const DType dt = tdef(t).type() == kUInt8 ? DType::U8 : DType::I8;
+  const auto [sc, zp] = quant_consts(tname(t), tensor_quant(t), dt);
+  Ref& r = refs_[static_cast<size_t>(t)];
+  r.q = q;
+  r.q_nchw = is_nchw;
+  return emit("DequantizeLinear", {q, sc, zp}, {}, tname(t) + "/dequantized");
+}
+
+// Float value `id` quantized with t's parameters and dequantized again.
+int Importer::dequantize_pair(int t, int id, bool is_nchw) {
+  const DType dt = tdef(t).type() == kUInt8 ? DType::U8 : DType::I8;
+  const auto [sc, zp] = quant_consts(tname(t), tensor_quant(t), dt);
+  return dequantize(t, emit("QuantizeLinear", {id, sc, zp}, {}, tname(t)), is_nchw);
+}
+
+// Integer import of a quantized weight or bias constant: the stored
+// integers (axes permuted by perm) and a DequantizeLinear, so lower_qdq
+// finds them; -1 when t is not such a constant (the caller dequantizes it
+// at load: float16, float, or parameters DequantizeLinear cannot express).
+int Importer::dequantized_const(int t, const std::vector<int64_t>* perm) {
+  const int8_t type = tdef(t).type();
+  if (!integer() || (type != kInt8 && type != kUInt8 && type != kInt32)) return -1;
+  const_float(t);  // checks the buffer size and the per-channel parameters
+  QuantParams q = tensor_quant(t);
+  if (q.scale.empty()) return -1;
+  const int64_t lo = type == kUInt8 ? 0 : type == kInt8 ? -128 : 0;
+  const int64_t hi = type == kUInt8 ? 255 : type == kInt8 ? 127 : 0;
+  for (size_t i = 0; i < q.scale.size(); ++i)
+    if (!(q.scale[i] > 0) || !std::isfinite(q.scale[i]) || q.zero_point[i] < lo || q.zero_point[i] > hi)
+      return -1;
+  Tensor raw = const_raw(t);
+  if (perm) {
+    raw = permute4(raw, *perm);
+    if (q.scale.size() > 1)
+      q.axis = static_cast<int>(std::find(perm->begin(), perm->end(), q.axis) - perm->begin());
+  }
+  const int c = g_.add_constant(unique_name(tname(t) + "/q"), raw);
+  const auto [sc, zp] = quant_consts(tname(t), q, raw.dtype());
+  Attrs a;
+  if (q.scale.size() > 1) a.set("axis", static_cast<int64_t>(q.axis));
+  return emit("DequantizeLinear", {c, sc, zp}, a, tname(t) + "/dequantized");
 }
 
 // -- IR values
@@ -603,6 +858,7 @@ int Importer::emit(const std::string& ir_op, std::vector<int> inputs, Attrs attr
   if (shapes.size() != 1 || too_many_elements(shapes[0]))
     oerr("result ", shapes.empty() ? "" : shape_str(shapes[0]), " is too large");
   g_.values[static_cast<size_t>(id)].shape = shapes[0];
+  g_.values[static_cast<size_t>(id)].dtype = infer_node_dtype(g_, n);
   g_.nodes.push_back(std::move(n));
   return id;
 }
@@ -666,7 +922,7 @@ int Importer::rank4_const_nchw(int t) {
   return g_.add_constant(unique_name(tname(t) + "/nchw"), permute4(c.reshaped(s), kToNchw));
 }
 
-void Importer::bind(int t, int id, bool is_nchw) {
+void Importer::bind(int t, int id, bool is_nchw, int same_range_as) {
   if (t != resolve(t) || is_const(t)) oerr("writes '", tname(t), "', which is a constant");
   Ref& r = refs_[static_cast<size_t>(t)];
   if (r.nchw >= 0 || r.plain >= 0) oerr("writes '", tname(t), "', which is already written");
@@ -686,9 +942,17 @@ void Importer::bind(int t, int id, bool is_nchw) {
   // A quantized tensor saturates at the ends of its integer range; converters
   // drop ReLU/ReLU6 whose clamp that range already does, so keep the clamp.
   const int8_t type = tdef(t).type();
-  const QuantParams* q = tdef(t).quantization();
-  if ((type == kUInt8 || type == kInt8 || type == kInt16) && q && q->scale() &&
-      q->scale()->size() == 1) {
+  const QuantDef* q = tdef(t).quantization();
+  const bool same = same_range_as >= 0 && tdef(same_range_as).type() == type &&
+                    tensor_quant(same_range_as).scale == tensor_quant(t).scale &&
+                    tensor_quant(same_range_as).zero_point == tensor_quant(t).zero_point;
+  if (same) {
+    // e.g. PAD: zeros stand for real 0, inside the range; no clamp, so the
+    // zero padding stays directly before its convolution.
+  } else if (int_activation(t)) {  // the QuantizeLinear saturates
+    id = dequantize_pair(t, id, is_nchw);
+  } else if ((type == kUInt8 || type == kInt8 || type == kInt16) && q && q->scale() &&
+             q->scale()->size() == 1) {
     const double scale = q->scale()->Get(0);
     const double zp = q->zero_point() && q->zero_point()->size() ? static_cast<double>(q->zero_point()->Get(0)) : 0.0;
     const double qmin = type == kUInt8 ? 0 : type == kInt8 ? -128 : -32768;
@@ -802,7 +1066,7 @@ void Importer::conv(bool depthwise) {
     int32_t m = o ? o->i32(3, 0) : 0;
     if (m != 0 && m != O / C)
       oerr("depth_multiplier ", m, " does not match filter ", shape_str(ws));
-    wt = permute4(wt, {3, 0, 1, 2});
+    wt = permute4(wt, {3, 0, 1, 2});  // kDepthwiseToOihw
     a.set("group", C);
     window(o, xs, ws[1], ws[2], 1, 5, a);
   } else {  // [O, KH, KW, I] -> [O, I, KH, KW], group C / I
@@ -813,11 +1077,15 @@ void Importer::conv(bool depthwise) {
     a.set("group", C / ws[3]);
     window(o, xs, ws[1], ws[2], 1, 4, a);
   }
-  std::vector<int> ins = {nchw(x), g_.add_constant(unique_name(tname(w)), wt)};
+  static const std::vector<int64_t> kDepthwiseToOihw = {3, 0, 1, 2};
+  int wi = dequantized_const(w, depthwise ? &kDepthwiseToOihw : &kToNchw);
+  if (wi < 0) wi = g_.add_constant(unique_name(tname(w)), wt);
+  std::vector<int> ins = {nchw(x), wi};
   if (b >= 0) {
     if (!is_const(b)) oerr("bias '", tname(b), "' must be constant");
     if (tshape(b) != Shape{O}) oerr("bias ", shape_str(tshape(b)), " must be [", O, "]");
-    ins.push_back(plain(b));
+    const int bi = dequantized_const(b, nullptr);
+    ins.push_back(bi >= 0 ? bi : plain(b));
   }
   const int y = out(0);
   const int8_t act = o ? o->i8(depthwise ? 4 : 3, 0) : 0;
@@ -900,7 +1168,7 @@ void Importer::pad() {
   Attrs a;
   a.set("pads", std::vector<int64_t>{p[2], p[4], p[3], p[5]});
   const int y = out(0);
-  bind(y, emit("Pad", {nchw(x)}, a, tname(y)), true);
+  bind(y, emit("Pad", {nchw(x)}, a, tname(y)), true, x);
 }
 
 void Importer::reshape() {
@@ -986,6 +1254,35 @@ void Importer::fully_connected() {
   bind(y, id, false);
 }
 
+void Importer::transpose() {
+  need_io(2, 2, 1);
+  const int x = in(0), y = out(0);
+  const Shape xs = tshape(x);
+  const std::vector<int64_t> perm = const_ints(in(1));
+  std::vector<bool> seen(xs.size(), false);
+  bool ok = perm.size() == xs.size();
+  for (int64_t p : perm) {
+    ok = ok && p >= 0 && p < static_cast<int64_t>(xs.size()) && !seen[static_cast<size_t>(p)];
+    if (ok) seen[static_cast<size_t>(p)] = true;
+  }
+  if (!ok) oerr("perm is not a permutation of the ", xs.size(), " axes of ", shape_str(xs));
+  Attrs a;
+  a.set("perm", perm);
+  bind(y, emit("Transpose", {plain(x)}, a, tname(y)), false);  // in the file's layout
+}
+
+// QUANTIZE to an int8/uint8 tensor in integer import (float -> int, or a
+// requantization int -> int): the real values pass on, quantized with the
+// output's parameters by bind().
+void Importer::quantize() {
+  need_io(1, 1, 1);
+  const int x = in(0), y = out(0);
+  if (tshape(x) != tshape(y)) oerr("input and output shapes differ");
+  const Ref& r = refs_[static_cast<size_t>(x)];
+  const bool use_nchw = tshape(x).size() == 4 && (r.nchw >= 0 || r.plain < 0);
+  bind(y, use_nchw ? nchw(x) : plain(x), use_nchw);
+}
+
 void Importer::convert() {
   switch (op_code_) {
     case kConv2D: return conv(false);
@@ -996,7 +1293,13 @@ void Importer::convert() {
     case kSub: return binary("Sub", kSubOptions);
     case kMul: return binary("Mul", kMulOptions);
     case kDiv: return binary("Div", kDivOptions);
-    case kHardSwish: return unary("HardSwish");
+    case kHardSwish: {
+      const size_t first = g_.nodes.size();  // unary may emit a layout op before it
+      unary("HardSwish");
+      for (size_t k = first; k < g_.nodes.size(); ++k)
+        if (g_.nodes[k].op == "HardSwish") hard_swish_nodes_.insert(g_.nodes[k].name);
+      return;
+    }
     case kLogistic: return unary("Sigmoid");
     case kRelu: return unary("Relu");
     case kRelu6: {
@@ -1015,7 +1318,11 @@ void Importer::convert() {
     case kSoftmax: return softmax();
     case kConcatenation: return concat();
     case kFullyConnected: return fully_connected();
-    case kQuantize: case kDequantize: {  // identities: the graph computes in float
+    case kTranspose: return transpose();
+    case kQuantize:
+      if (int_activation(out(0))) return quantize();  // integer import: a new Q/DQ pair
+      [[fallthrough]];
+    case kDequantize: {  // identities on the real values
       need_io(1, 1, 1);
       const int x = in(0), y = out(0);
       if (tshape(x) != tshape(y)) oerr("input and output shapes differ");
@@ -1045,7 +1352,18 @@ void Importer::finish_outputs() {
     if (is_const(t)) err("output '", tname(t0), "' is a constant");
     const Ref& r = refs_[static_cast<size_t>(t)];
     if (r.plain < 0 && r.nchw < 0) err("output '", tname(t0), "' is never written");
-    const int id = plain(t);
+    int id;
+    if (t == t0 && int_activation(t) && r.q >= 0) {  // integer import: the int8/uint8 value
+      id = r.q;
+      if (r.q_nchw) {
+        Attrs a;
+        a.set("perm", kToNhwc);
+        id = emit("Transpose", {id}, a, tname(t) + "/nhwc");
+      }
+      g_.values[static_cast<size_t>(id)].quant = tensor_quant(t);
+    } else {
+      id = plain(t);
+    }
     for (int i : g_.inputs)
       if (i == id) err("output '", tname(t0), "' is a graph input: nothing is computed");
     if (!seen.insert(id).second) err("output '", tname(t0), "' is listed twice");
@@ -1058,11 +1376,39 @@ void Importer::finish_outputs() {
   }
 }
 
+// Integer import: lower_qdq gave each HARD_SWISH's QLut the exact-float
+// table Q(hardswish(DQ(q))); the file means TFLite's fixed-point int8
+// kernel, which differs by one step on a few entries, so those QLuts get
+// TFLite's table (tflite_hardswish.h). A HardSwish fused from other ops, or
+// one from an ONNX file, keeps the exact-float table.
+void Importer::tflite_hardswish_tables() {
+  for (Node& n : g_.nodes) {
+    if (n.op != "QLut" || n.attrs.get_s("func") != "HardSwish" || !hard_swish_nodes_.count(n.name))
+      continue;
+    const QuantParams& qx = g_.values[static_cast<size_t>(n.inputs.at(0))].quant;
+    const QuantParams& qy = g_.values[static_cast<size_t>(n.outputs.at(0))].quant;
+    if (qx.scale.size() != 1 || qy.scale.size() != 1 || qx.zero_point.size() != 1 ||
+        qy.zero_point.size() != 1)
+      fail(src_, ": node ", n.label(), ": HARD_SWISH needs per-tensor input and output quantization");
+    // uint8 tensors are lowered as int8 with zero point - 128: same table
+    std::vector<int8_t> t;
+    try {
+      t = tflite_hardswish_table(qx.scale[0], qx.zero_point[0], qy.scale[0], qy.zero_point[0]);
+    } catch (const Error& e) {
+      fail(src_, ": node ", n.label(), ": ", e.what());
+    }
+    n.attrs.set("table", std::vector<int64_t>(t.begin(), t.end()));
+  }
+}
+
 void Importer::check_canonical() const {
-  static const std::set<std::string> ops = {"Conv", "Relu", "Sigmoid", "HardSwish", "Clip", "Add",
-                                            "Sub", "Mul", "Div", "GlobalAveragePool", "AveragePool",
-                                            "MaxPool", "Gemm", "Reshape", "Transpose", "Concat",
-                                            "Softmax", "HardSigmoid"};
+  static const std::set<std::string> ops = {
+      "Conv", "Relu", "Sigmoid", "HardSwish", "Clip", "Add", "Sub", "Mul", "Div",
+      "GlobalAveragePool", "AveragePool", "MaxPool", "Gemm", "Reshape", "Transpose", "Concat",
+      "Softmax", "HardSigmoid",
+      // integer import (quant_lower.h)
+      "QuantizeLinear", "DequantizeLinear", "QConv", "QAdd", "QMul", "QGlobalAveragePool", "QLut",
+      "QConcat"};
   for (const Node& n : g_.nodes) {
     if (n.op == "Pad")
       fail(src_, ": node ", n.label(),
@@ -1072,26 +1418,19 @@ void Importer::check_canonical() const {
 }
 
 Graph Importer::run(TfliteModelInfo* info) {
-  if (size_ < 8 || std::memcmp(data_ + 4, "TFL3", 4) != 0)
-    err("not a TFLite model (no \"TFL3\" file identifier)");
-  if (size_ >= FLATBUFFERS_MAX_BUFFER_SIZE) err("file is too large (", size_, " bytes)");
-  fb::Verifier verifier(data_, size_, /*max_depth=*/64, /*max_tables=*/1000000);
-  if (!verifier.VerifyBuffer<ModelDef>("TFL3"))
-    err("not a valid TFLite model (flatbuffer verification failed: truncated or corrupt file)");
-  model_ = fb::GetRoot<ModelDef>(data_);
-  const auto* sgs = model_->subgraphs();
-  if (!sgs || sgs->size() == 0) err("the model has no subgraph");
-  sg_ = sgs->Get(0);
+  model_ = &verify_model(src_, data_, size_);
+  sg_ = model_->subgraphs()->Get(0);
   const uint32_t nt = sg_->tensors() ? sg_->tensors()->size() : 0;
   if (nt == 0) err("the main subgraph has no tensors");
   refs_.assign(nt, Ref{});
   alias_.assign(nt, -1);
   g_.source = src_;
+  g_.metadata = read_metadata(src_, *model_, data_, size_);
   g_.metadata["tflite.schema_version"] = std::to_string(model_->version());
   if (model_->description() && model_->description()->size())
     g_.metadata["tflite.description"] = printable(model_->description()->str());
 
-  // Inputs: float values with the file's (NHWC) shapes.
+  // Inputs: float values with the file's (NHWC) shapes, or NCHW (nchw_inputs).
   const auto* ins = sg_->inputs();
   if (!ins || ins->size() == 0) err("the subgraph declares no inputs");
   for (int32_t t : *ins) {
@@ -1100,12 +1439,21 @@ Graph Importer::run(TfliteModelInfo* info) {
     if (!is_activation_type(d.type()))
       err("input '", tname(t), "' has type ", type_name(d.type()), "; only float and quantized inputs are supported");
     Ref& r = refs_[static_cast<size_t>(t)];
-    if (r.plain >= 0) err("input '", tname(t), "' is listed twice");
+    if (r.plain >= 0 || r.nchw >= 0) err("input '", tname(t), "' is listed twice");
     Value v;
     v.name = unique_name(tname(t));
     v.shape = tshape(t);
-    r.plain = g_.add_value(std::move(v));
-    g_.inputs.push_back(r.plain);
+    const bool as_nchw = opt_.nchw_inputs && v.shape.size() == 4;
+    if (as_nchw) v.shape = {v.shape[0], v.shape[3], v.shape[1], v.shape[2]};
+    const bool quantized = int_activation(t);  // an int8/uint8 input read by a DequantizeLinear
+    if (quantized) {
+      v.dtype = d.type() == kUInt8 ? DType::U8 : DType::I8;
+      v.quant = tensor_quant(t);
+    }
+    const int id = g_.add_value(std::move(v));
+    g_.inputs.push_back(id);
+    op_label_ = "input";
+    (as_nchw ? r.nchw : r.plain) = quantized ? dequantize(t, id, as_nchw) : id;
   }
 
   const auto* ops = sg_->operators();
@@ -1120,27 +1468,21 @@ Graph Importer::run(TfliteModelInfo* info) {
     if (!codes || ci >= codes->size() || !codes->Get(ci))
       err("operator ", i, ": opcode index ", ci, " out of range (", codes ? codes->size() : 0, " codes)");
     op_code_ = codes->Get(ci)->code();
-    op_label_ = op_name(op_code_);
+    op_label_ = tflite_schema::builtin_op_name(op_code_);
     if (op_code_ == kCustom && codes->Get(ci)->custom_code())
       op_label_ = "custom op " + printable(codes->Get(ci)->custom_code()->str());
     convert();
   }
   finish_outputs();
-  optimize_graph(g_);
+  optimize_graph(g_, opt_.numbers == TfliteNumbers::Simulate ? QdqMode::Simulate : QdqMode::Integer);
+  if (opt_.numbers == TfliteNumbers::Integer) tflite_hardswish_tables();
   check_canonical();
   infer_shapes(g_);
   g_.validate();
 
-  if (info) {
-    info->schema_version = model_->version();
-    info->description = model_->description() ? model_->description()->str() : "";
-    info->inputs.clear();
-    info->outputs.clear();
-    for (int32_t t : *ins) info->inputs.push_back(io_info(t));
-    for (int32_t t : *sg_->outputs()) info->outputs.push_back(io_info(t));
-  }
+  if (info) *info = read_info(src_, *model_, data_, size_);
   for (int32_t t : *ins) {
-    TfliteTensorInfo ti = io_info(t);
+    TfliteTensorInfo ti = tensor_info(src_, *sg_, t);
     if (ti.scale.size() == 1)
       g_.metadata["tflite.input." + ti.name] = ti.type + " scale=" + std::to_string(ti.scale[0]) +
                                                " zero_point=" + std::to_string(ti.zero_point[0]);
@@ -1162,30 +1504,25 @@ bool is_tflite_file(const std::string& path) {
 }
 
 Graph import_tflite_bytes(const std::string& bytes, const std::string& source_name,
-                          TfliteModelInfo* info) {
-  if (bytes.empty()) fail(source_name, ": file is empty");
-  // Flatbuffers reads scalars in place: keep the bytes 8-byte aligned.
-  std::vector<uint64_t> aligned((bytes.size() + 7) / 8 + 1);
-  std::memcpy(aligned.data(), bytes.data(), bytes.size());
-  const auto* data = reinterpret_cast<const uint8_t*>(aligned.data());
-  try {
-    return Importer(source_name, data, bytes.size()).run(info);
-  } catch (const Error&) {
-    throw;
-  } catch (const std::exception& e) {
-    throw Error(source_name + ": " + e.what());
-  }
+                          TfliteModelInfo* info, const TfliteImportOptions& opt) {
+  return with_aligned(bytes, source_name, [&](const uint8_t* data, size_t size) {
+    return Importer(source_name, data, size, opt).run(info);
+  });
 }
 
-Graph import_tflite_file(const std::string& path, TfliteModelInfo* info) {
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) fail(path, ": is a directory, not a TFLite file");
-  std::ifstream f(path, std::ios::binary);
-  if (!f) fail(path, ": cannot open file (", std::strerror(errno), ")");
-  std::ostringstream ss;
-  ss << f.rdbuf();
-  if (f.bad()) fail(path, ": read error");
-  return import_tflite_bytes(ss.str(), path, info);
+Graph import_tflite_file(const std::string& path, TfliteModelInfo* info,
+                         const TfliteImportOptions& opt) {
+  return import_tflite_bytes(read_file_bytes(path), path, info, opt);
+}
+
+TfliteModelInfo read_tflite_info(const std::string& bytes, const std::string& source_name) {
+  return with_aligned(bytes, source_name, [&](const uint8_t* data, size_t size) {
+    return read_info(source_name, verify_model(source_name, data, size), data, size);
+  });
+}
+
+TfliteModelInfo read_tflite_info_file(const std::string& path) {
+  return read_tflite_info(read_file_bytes(path), path);
 }
 
 }  // namespace vedge

@@ -41,11 +41,13 @@ else
 fi
 
 # npm test peers, pinned by tests/peers/package.json (ONNX Runtime, and
-# playwright-core to drive Debian's Chromium in browser tests); the install script of
+# playwright-core to drive Debian's Chromium in browser tests, @litertjs/core = LiteRT.js,
+# the TFLite runtime the TFLite export tests run in); the install script of
 # onnxruntime-node downloads GPU binaries, so it is skipped (the CPU build
 # ships inside the package).
 peers="$here/tests/peers"
-if [ ! -d "$peers/node_modules/onnxruntime-node" ] || [ ! -d "$peers/node_modules/playwright-core" ]; then
+if [ ! -d "$peers/node_modules/onnxruntime-node" ] || [ ! -d "$peers/node_modules/playwright-core" ] \
+  || [ ! -d "$peers/node_modules/@litertjs/core" ]; then
   echo "setup: installing npm test peers"
   (cd "$peers" && npm install --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null)
 else

@@ -1,45 +1,17 @@
-// ort_peer.h: runs the ONNX Runtime peer (tests/peers/*.js under Node) from
-// a test. The peer is installed by scripts/setup.sh; a missing peer is a
-// test failure with a clear message, not a skip, because the test command
-// installs it. Header-only; depends on the standard library and GoogleTest.
+// ort_peer.h: runs the ONNX Runtime peer (tests/peers/ort_run.js under Node)
+// from a test; running scripts and the installed check are node_peer.h's.
+// Header-only; depends on node_peer.h.
 #pragma once
 
-#include <gtest/gtest.h>
-#include <sys/wait.h>
-
-#include <cstdio>
-#include <filesystem>
-#include <fstream>
 #include <string>
+
+#include "node_peer.h"
 
 namespace vedge::test {
 
-inline std::string peers_dir() { return std::string(VEDGE_SOURCE_DIR) + "/tests/peers"; }
-
 // Fails the current test (and returns false) when onnxruntime-node is absent.
 inline bool ort_peer_available() {
-  const std::string mod = peers_dir() + "/node_modules/onnxruntime-node";
-  if (std::filesystem::exists(mod)) return true;
-  ADD_FAILURE() << "ONNX Runtime for Node is not installed at " << mod
-                << " (scripts/setup.sh installs it)";
-  return false;
-}
-
-// Runs `node <script> <args>`; returns its stdout, fails the test on a
-// non-zero exit (with the script's stderr in the message).
-inline std::string run_node(const std::string& script, const std::string& args,
-                            const std::string& work_dir) {
-  std::filesystem::create_directories(work_dir);
-  const std::string err = work_dir + "/node.stderr", out = work_dir + "/node.stdout";
-  const std::string cmd = "node " + peers_dir() + "/" + script + " " + args + " >" + out + " 2>" + err;
-  int rc = std::system(cmd.c_str());
-  auto slurp = [](const std::string& p) {
-    std::ifstream f(p);
-    return std::string((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  };
-  if (!WIFEXITED(rc) || WEXITSTATUS(rc) != 0)
-    ADD_FAILURE() << "ONNX Runtime peer failed: " << cmd << "\n" << slurp(err);
-  return slurp(out);
+  return node_package_available("onnxruntime-node", "ONNX Runtime for Node");
 }
 
 }  // namespace vedge::test

@@ -339,3 +339,63 @@ TEST_F(Cli, EvalModelOverADatasetMatchesDetect) {
                                   "/cars.json --images " + dir),
                         {"ultraface-rfb-320.onnx", "cars.json", "face"});
 }
+
+// `vedge convert` / `vedge export` (tools/export/tflite_export.h): a plain
+// network converts (fp32, fp16) with one summary line; bad flags and inputs
+// give one error line, exit 1 and no file.
+TEST_F(Cli, ConvertToTflite) {
+  OnnxBuilder b(13);  // 64 filters: enough weights for float16 to show in the file size
+  b.input("images", {1, 3, 16, 16});
+  std::vector<float> w(64 * 27);
+  for (size_t i = 0; i < w.size(); ++i) w[i] = 0.01f * static_cast<float>(i % 97) - 0.4f;
+  b.initializer("w", {64, 3, 3, 3}, w);
+  b.node("Conv", {"images", "w"}, {"y"}, {vedge::test::attr_ints("pads", {1, 1, 1, 1})});
+  b.output("y");
+  write(kWork + "/tiny.onnx", b.bytes());
+  for (const char* p : {"fp32", "fp16"}) {
+    const std::string out = kWork + "/tiny_" + p + ".tflite";
+    const CliRun r = run_vedge("convert " + kWork + "/tiny.onnx --to tflite --precision " + p + " -o " + out);
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1) << r.out;
+    EXPECT_NE(r.out.find(std::string("tflite ") + p), std::string::npos) << r.out;
+    const std::string bytes = slurp(out);
+    ASSERT_GT(bytes.size(), 8u);
+    EXPECT_EQ(bytes.substr(4, 4), "TFL3");
+    // The file describes its variant ("vedge.tflite" metadata, stored verbatim).
+    EXPECT_NE(bytes.find(std::string("{\"precision\":\"") + p + "\",\"io\":\"float\",\"layout\":\"NHWC\""),
+              std::string::npos);
+  }
+  // 64 x 27 weights: 6912 bytes as float32, 3456 as float16.
+  EXPECT_LT(fs::file_size(kWork + "/tiny_fp16.tflite") + 3000, fs::file_size(kWork + "/tiny_fp32.tflite"));
+}
+
+TEST_F(Cli, ConvertAndExportBadFlags) {
+  write(kWork + "/tiny.onnx", tiny_conv_model());
+  const std::string m = kWork + "/tiny.onnx", out = kWork + "/out.tflite";
+  const std::vector<std::pair<std::string, std::vector<std::string>>> cases = {
+      {"convert " + m + " --precision int8 -o " + out, {"tiny.onnx", "--calib"}},
+      {"convert " + m + " --precision fp16 --io int8 -o " + out, {"--io", "int8 only"}},
+      {"convert " + m + " --precision fp32 --calib " + kWork + " -o " + out, {"--calib", "int8 only"}},
+      {"convert " + m + " --precision int4 -o " + out, {"int4"}},
+      {"convert " + m + " --to coreml -o " + out, {"--to", "coreml"}},
+      {"convert " + m + " --nms-in-graph -o " + out, {"tiny.onnx", "detector spec"}},
+      {"convert " + m + " --max-detections 5 -o " + out, {"--max-detections", "--nms-in-graph"}},
+      {"convert " + m + " --io int9 --precision int8 -o " + out, {"--io", "int9"}},
+      {"convert " + m + " -o " + kWork + "/out.onnx", {".tflite"}},
+      {"convert " + m + " --to tflite", {"-o"}},
+      {"convert " + kWork + "/missing.onnx -o " + out, {"missing.onnx"}},
+      {"export " + m + " --out " + kWork + "/all --calib " + kWork, {"--all"}},
+      {"export " + m + " --all --out " + kWork + "/all", {"--calib"}},
+      {"export " + m + " --all --calib " + kWork + " --out " + kWork + "/all --precision fp16", {"--precision"}},
+  };
+  for (const auto& [args, needles] : cases) {
+    SCOPED_TRACE(args);
+    const CliRun r = run_vedge(args);
+    EXPECT_EQ(r.status, 1) << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    for (const auto& n : needles) EXPECT_NE(r.err.find(n), std::string::npos) << "missing '" << n << "' in: " << r.err;
+    EXPECT_FALSE(fs::exists(out));
+    EXPECT_FALSE(fs::exists(kWork + "/out.onnx"));
+    EXPECT_FALSE(fs::exists(kWork + "/all"));
+  }
+}

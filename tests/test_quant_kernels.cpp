@@ -5,20 +5,26 @@
 // numerics of runtime/quant_math.h against hand-computed values; the
 // configurations the fast QConv must leave to the reference (nullptr); and a
 // whole Session (fast vs reference backend) over a small integer graph, which
-// exercises the executor's layout table for the integer ops.
+// exercises the executor's layout table for the integer ops. The VNNI
+// pointwise GEMM (runtime/ops/qgemm_vnni.h) against the scalar definition on
+// random shapes, on each ISA path the host has (forced through its test
+// hook), directly and through the fast QConv.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <limits>
 #include <random>
+#include <sstream>
 #include <string>
 #include <vector>
 
 #include "kernel_harness.h"
 #include "runtime/executor.h"
 #include "runtime/kernel.h"
+#include "runtime/ops/qgemm_vnni.h"
 #include "runtime/ops/ref.h"
 #include "runtime/quant_math.h"
 
@@ -540,6 +546,178 @@ TEST(FastQuantSession, FastBackendMatchesReferenceBitForBit) {
   // The graph computed something: the output is not constant.
   const auto v = results[0].to_floats();
   EXPECT_NE(*std::min_element(v.begin(), v.end()), *std::max_element(v.begin(), v.end()));
+}
+
+}  // namespace
+}  // namespace vedge
+
+// ------------------------------------------- VNNI pointwise GEMM (qgemm_vnni.h)
+
+namespace vedge {
+namespace {
+
+std::vector<QGemmIsa> vnni_isas() {
+  std::vector<QGemmIsa> v;
+  for (QGemmIsa i : {QGemmIsa::Avx512Vnni, QGemmIsa::AvxVnni})
+    if (qgemm_isa_available(i)) v.push_back(i);
+  return v;
+}
+
+// Forces one path for the kernels created in its scope.
+class ForcedIsa {
+ public:
+  explicit ForcedIsa(QGemmIsa isa) { force_qgemm_isa(isa); }
+  ~ForcedIsa() { force_qgemm_isa(QGemmIsa::None, /*automatic=*/true); }
+};
+
+// One random pointwise problem and its expected output, computed with
+// quant_math.h's scalar definition (int64 sum wrapped to int32, then
+// qconv_output), independently of the packed layout.
+struct GemmProblem {
+  int64_t P = 0, C = 0, M = 0, xs = 0, ys = 0;
+  std::vector<int8_t> x, w, expected;
+  std::vector<int32_t> bias;
+  QGemmParams params;
+};
+
+GemmProblem gemm_problem(std::mt19937& g, int64_t P, int64_t C, int64_t M, int mode) {
+  GemmProblem q;
+  q.P = P, q.C = C, q.M = M;
+  q.xs = C + (rnd(g, 0, 2) == 0 ? rnd(g, 1, 7) : 0);
+  q.ys = M + (rnd(g, 0, 2) == 0 ? rnd(g, 1, 7) : 0);
+  const int wmax = mode == 1 ? 3 : 127;  // mode 1: exact power-of-two multipliers, many ties
+  q.x.resize(static_cast<size_t>(P * q.xs));
+  for (auto& v : q.x) v = static_cast<int8_t>(rnd(g, -128, 127));
+  q.w.resize(static_cast<size_t>(M * C));
+  for (auto& v : q.w) v = static_cast<int8_t>(rnd(g, -wmax - 1, wmax));
+  const bool has_bias = rnd(g, 0, 3) != 0;
+  for (int64_t m = 0; m < M; ++m)  // mode 2: biases over the whole int32 range (wrapping sums)
+    q.bias.push_back(static_cast<int32_t>(mode == 2 ? rnd(g, INT32_MIN, INT32_MAX) : rnd(g, -30000, 30000)));
+  QGemmParams& p = q.params;
+  p.channels = C, p.outputs = M, p.weight = q.w.data(), p.bias = has_bias ? q.bias.data() : nullptr;
+  p.zx = static_cast<int>(rnd(g, -128, 127));
+  p.zy = static_cast<int>(rnd(g, -60, 60));
+  const float base = 100.f / (std::sqrt(static_cast<float>(C)) * 9000.f);
+  for (int64_t m = 0; m < M; ++m)
+    p.multiplier.push_back(mode == 1 ? std::ldexp(1.f, -static_cast<int>(rnd(g, 1, 3))) : base * rnd_log(g, 0.2f, 5.f));
+  const int range = static_cast<int>(rnd(g, 0, 3));  // none, relu-like, relu6-like, clip
+  p.qmin = range == 0 ? -128 : range == 3 ? static_cast<int>(rnd(g, -128, -20)) : p.zy;
+  p.qmax = range == 2 ? p.zy + 60 : range == 3 ? static_cast<int>(rnd(g, 20, 127)) : 127;
+  q.expected.resize(static_cast<size_t>(P * M));
+  for (int64_t px = 0; px < P; ++px)
+    for (int64_t m = 0; m < M; ++m) {
+      int64_t acc = has_bias ? q.bias[static_cast<size_t>(m)] : 0;
+      for (int64_t c = 0; c < C; ++c) acc += (q.x[static_cast<size_t>(px * q.xs + c)] - p.zx) * q.w[static_cast<size_t>(m * C + c)];
+      q.expected[static_cast<size_t>(px * M + m)] = qconv_output(static_cast<int32_t>(static_cast<uint32_t>(acc)),
+                                                                 p.multiplier[static_cast<size_t>(m)], p.zy, p.qmin, p.qmax);
+    }
+  return q;
+}
+
+// Runs the problem on one path with `threads` threads; "" when every output
+// byte equals the definition and no other byte of the output buffer changed.
+std::string run_gemm_problem(const GemmProblem& q, QGemmIsa isa, int threads) {
+  constexpr int8_t kGap = static_cast<int8_t>(0xA5);
+  std::vector<int8_t> y(static_cast<size_t>(q.P * q.ys + 64), kGap);
+  const std::vector<int8_t> x_before = q.x;
+  harness::ThreadPool pool(threads);
+  QGemmConv1x1 k(q.params, isa, q.P);
+  k.run(q.x.data(), q.xs, y.data(), q.ys, pool.get());
+  k.run(q.x.data(), q.xs, y.data(), q.ys, pool.get());  // a second run gives the same bytes
+  std::ostringstream os;
+  os << qgemm_isa_name(isa) << " threads " << threads << " P " << q.P << " C " << q.C << " M " << q.M << " strides "
+     << q.xs << "/" << q.ys << " zx " << q.params.zx << " zy " << q.params.zy << " range [" << q.params.qmin << ", "
+     << q.params.qmax << "]: ";
+  for (int64_t i = 0; i < static_cast<int64_t>(y.size()); ++i) {
+    const int64_t p = i / q.ys, m = i % q.ys;
+    const bool in_view = p < q.P && m < q.M;
+    const int8_t want = in_view ? q.expected[static_cast<size_t>(p * q.M + m)] : kGap;
+    if (y[static_cast<size_t>(i)] != want) {
+      os << (in_view ? "output" : "gap byte") << " at pixel " << p << " channel " << m << " is "
+         << int(y[static_cast<size_t>(i)]) << ", expected " << int(want);
+      return os.str();
+    }
+  }
+  if (x_before != q.x) return os.str() + "input modified";
+  return "";
+}
+
+TEST(QGemmVnni, BitIdenticalToTheDefinitionOnRandomShapes) {
+  const std::vector<QGemmIsa> isas = vnni_isas();
+  if (isas.empty()) GTEST_SKIP() << "this CPU (or build) has neither AVX-512 VNNI nor AVX-VNNI";
+  std::mt19937 g(2026);
+  int cases = 0;
+  auto check = [&](int64_t P, int64_t C, int64_t M, int mode) {
+    const GemmProblem q = gemm_problem(g, P, C, M, mode);
+    for (QGemmIsa isa : isas)
+      for (int t : {1, 2}) {
+        const std::string err = run_gemm_problem(q, isa, t);
+        EXPECT_EQ(err, "");
+      }
+    ++cases;
+  };
+  for (int it = 0; it < 60; ++it) {
+    const int64_t C = it < 12 ? it + 1 : rnd(g, 1, 200), M = it < 12 ? 17 - it : rnd(g, 1, 200);
+    check(rnd(g, 1, 70), C, M, it % 4 == 1 ? 1 : it % 4 == 2 ? 2 : 0);
+  }
+  check(3001, 16, 72, 0);  // many chunks (and pixel tails at the end) across threads
+  check(437, 200, 200, 0);
+  check(100, 96, 576, 1);
+  EXPECT_EQ(cases, 63);
+}
+
+TEST(QGemmVnni, FastQConvTakesEachPathBitIdentically) {
+  const std::vector<QGemmIsa> isas = vnni_isas();
+  if (isas.empty()) GTEST_SKIP() << "this CPU (or build) has neither AVX-512 VNNI nor AVX-VNNI";
+  const char* acts[] = {"", "relu", "relu6", "clip"};
+  std::vector<QGemmIsa> paths = isas;
+  paths.push_back(QGemmIsa::None);  // forced off: XNNPACK's qc8 convolution
+  for (QGemmIsa isa : paths) {
+    ForcedIsa forced(isa);
+    EXPECT_EQ(best_qgemm_isa(), isa);
+    std::mt19937 g(99);
+    int64_t created = 0;
+    for (QGemmIsa i : isas) created += qgemm_kernels_created(i);
+    const int64_t before = created;
+    for (int it = 0; it < 16; ++it) {
+      QConvCfg k;
+      k.kh = k.kw = 1, k.pads = {0, 0, 0, 0};
+      k.c = rnd(g, 1, 200), k.m = rnd(g, 1, 200);
+      k.n = rnd(g, 1, 2), k.h = rnd(g, 1, 9), k.w = rnd(g, 1, 9);
+      k.bias = it % 3 != 0;
+      k.act = acts[it % 4];
+      k.in_pad = it % 2 ? rnd(g, 1, 9) : 0;
+      k.out_pad = it % 3 == 1 ? rnd(g, 1, 9) : 0;
+      expect_identical(qconv_case(k, static_cast<uint64_t>(700 + it)));
+    }
+    created = 0;
+    for (QGemmIsa i : isas) created += qgemm_kernels_created(i);
+    // Two kernels per case (1 and 2 threads) on the forced path, none when off.
+    EXPECT_EQ(created - before, isa == QGemmIsa::None ? 0 : 32) << qgemm_isa_name(isa);
+  }
+  // A path this CPU lacks cannot be forced.
+  for (QGemmIsa i : {QGemmIsa::Avx512Vnni, QGemmIsa::AvxVnni})
+    if (!qgemm_isa_available(i)) {
+      EXPECT_THROW(force_qgemm_isa(i), Error);
+    }
+}
+
+TEST(QGemmVnni, NonPointwiseConvolutionsStayOnXnnpack) {
+  if (vnni_isas().empty()) GTEST_SKIP() << "this CPU (or build) has neither AVX-512 VNNI nor AVX-VNNI";
+  int64_t before = 0, after = 0;
+  for (QGemmIsa i : vnni_isas()) before += qgemm_kernels_created(i);
+  QConvCfg strided;  // 1x1 stride 2, 1x1 padded, 1x1 grouped, 3x3
+  strided.kh = strided.kw = 1, strided.pads = {0, 0, 0, 0}, strided.sh = strided.sw = 2;
+  expect_identical(qconv_case(strided, 801));
+  QConvCfg padded = strided;
+  padded.sh = padded.sw = 1, padded.pads = {1, 0, 0, 1};
+  expect_identical(qconv_case(padded, 802));
+  QConvCfg grouped = padded;
+  grouped.pads = {0, 0, 0, 0}, grouped.group = 2;
+  expect_identical(qconv_case(grouped, 803));
+  expect_identical(qconv_case(QConvCfg{}, 804));
+  for (QGemmIsa i : vnni_isas()) after += qgemm_kernels_created(i);
+  EXPECT_EQ(after, before);
 }
 
 }  // namespace

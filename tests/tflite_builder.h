@@ -1,7 +1,8 @@
 // tflite_builder.h: builds small .tflite flatbuffers in tests with
 // flatbuffers::FlatBufferBuilder, from the field numbers documented in
 // docs/tflite-format.md (independent of the importer's table views).
-// Describe buffers, tensors and operators, then finish() serializes them.
+// Describe buffers, tensors, operators (builtin or custom) and metadata
+// entries, then finish() serializes them.
 // Header-only; depends on Debian's flatbuffers headers only.
 #pragma once
 
@@ -54,14 +55,27 @@ class TfliteBuilder {
   // Appends an operator; `code` is the BuiltinOperator value.
   void op(int32_t code, std::vector<int32_t> inputs, std::vector<int32_t> outputs,
           uint8_t options_type = 0, std::vector<Opt> opts = {}) {
-    uint32_t idx = 0;
-    while (idx < codes_.size() && codes_[idx] != code) ++idx;
-    if (idx == codes_.size()) codes_.push_back(code);
-    ops_.push_back({idx, std::move(inputs), std::move(outputs), options_type, std::move(opts)});
+    ops_.push_back(
+        {code_index(code, ""), std::move(inputs), std::move(outputs), options_type, std::move(opts), {}});
+  }
+  // Appends a CUSTOM (32) operator with that custom code and raw
+  // custom_options bytes (e.g. a FlexBuffer map).
+  void custom_op(const std::string& custom_code, std::vector<int32_t> inputs,
+                 std::vector<int32_t> outputs, std::vector<uint8_t> custom_options = {}) {
+    ops_.push_back({code_index(32, custom_code), std::move(inputs), std::move(outputs), 0, {},
+                    std::move(custom_options)});
+  }
+  // A Model.metadata entry whose bytes get a buffer of their own.
+  void metadata(const std::string& name, const std::string& bytes) {
+    metadata_.push_back({name, buffer(std::vector<char>(bytes.begin(), bytes.end()))});
+  }
+  // Test hook for malformed files: a metadata entry with a raw buffer index.
+  void raw_metadata(const std::string& name, uint32_t buffer_index) {
+    metadata_.push_back({name, buffer_index});
   }
   // Test hook for malformed files: an operator with a raw opcode index.
   void raw_op(uint32_t opcode_index, std::vector<int32_t> inputs, std::vector<int32_t> outputs) {
-    ops_.push_back({opcode_index, std::move(inputs), std::move(outputs), 0, {}});
+    ops_.push_back({opcode_index, std::move(inputs), std::move(outputs), 0, {}, {}});
   }
 
   std::string finish(const std::vector<int32_t>& inputs, const std::vector<int32_t>& outputs) {
@@ -96,6 +110,8 @@ class TfliteBuilder {
     for (const OpSpec& o : ops_) {
       auto in = b.CreateVector(o.inputs);
       auto out = b.CreateVector(o.outputs);
+      flatbuffers::Offset<flatbuffers::Vector<uint8_t>> custom;
+      if (!o.custom_options.empty()) custom = b.CreateVector(o.custom_options);
       flatbuffers::Offset<void> opts;
       if (o.options_type != 0) {
         Off s = b.StartTable();
@@ -114,6 +130,7 @@ class TfliteBuilder {
         b.AddElement<uint8_t>(F(3), o.options_type, 0);
         b.AddOffset(F(4), opts);
       }
+      if (!custom.IsNull()) b.AddOffset(F(5), custom);
       ops.push_back(flatbuffers::Offset<void>(b.EndTable(s)));
     }
     auto tvec = b.CreateVector(tensors);
@@ -130,9 +147,13 @@ class TfliteBuilder {
     auto subgraph = flatbuffers::Offset<void>(b.EndTable(s));
 
     std::vector<flatbuffers::Offset<void>> codes;
-    for (int32_t c : codes_) {
+    for (const CodeSpec& cd : codes_) {
+      const int32_t c = cd.code;
+      flatbuffers::Offset<flatbuffers::String> custom;
+      if (!cd.custom.empty()) custom = b.CreateString(cd.custom);
       Off cs = b.StartTable();
       b.AddElement<int8_t>(F(0), static_cast<int8_t>(c < 127 ? c : 127), 0);
+      if (!custom.IsNull()) b.AddOffset(F(1), custom);
       b.AddElement<int32_t>(F(2), 1, 0);
       b.AddElement<int32_t>(F(3), c, 0);
       codes.push_back(flatbuffers::Offset<void>(b.EndTable(cs)));
@@ -152,12 +173,23 @@ class TfliteBuilder {
     auto svec = b.CreateVector(std::vector<flatbuffers::Offset<void>>{subgraph});
     auto bvec = b.CreateVector(bufs);
     auto desc = b.CreateString("vedge test model");
+    std::vector<flatbuffers::Offset<void>> metas;
+    for (const MetaSpec& m : metadata_) {
+      auto name = b.CreateString(m.name);
+      Off es = b.StartTable();
+      b.AddOffset(F(0), name);
+      b.AddElement<uint32_t>(F(1), m.buffer, 0);
+      metas.push_back(flatbuffers::Offset<void>(b.EndTable(es)));
+    }
+    flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<void>>> mvec;
+    if (!metas.empty()) mvec = b.CreateVector(metas);
     Off ms = b.StartTable();
     b.AddElement<uint32_t>(F(0), 3, 0);
     b.AddOffset(F(1), cvec);
     b.AddOffset(F(2), svec);
     b.AddOffset(F(3), desc);
     b.AddOffset(F(4), bvec);
+    if (!mvec.IsNull()) b.AddOffset(F(6), mvec);
     b.Finish(flatbuffers::Offset<void>(b.EndTable(ms)), "TFL3");
     return std::string(reinterpret_cast<const char*>(b.GetBufferPointer()), b.GetSize());
   }
@@ -177,11 +209,27 @@ class TfliteBuilder {
     std::vector<int32_t> inputs, outputs;
     uint8_t options_type;
     std::vector<Opt> opts;
+    std::vector<uint8_t> custom_options;
   };
+  struct CodeSpec {
+    int32_t code;
+    std::string custom;  // custom_code of a CUSTOM operator
+  };
+  struct MetaSpec {
+    std::string name;
+    uint32_t buffer;
+  };
+  uint32_t code_index(int32_t code, const std::string& custom) {
+    uint32_t idx = 0;
+    while (idx < codes_.size() && (codes_[idx].code != code || codes_[idx].custom != custom)) ++idx;
+    if (idx == codes_.size()) codes_.push_back({code, custom});
+    return idx;
+  }
   std::vector<std::vector<uint8_t>> buffers_;
   std::vector<TensorSpec> tensors_;
   std::vector<OpSpec> ops_;
-  std::vector<int32_t> codes_;
+  std::vector<CodeSpec> codes_;
+  std::vector<MetaSpec> metadata_;
 };
 
 }  // namespace test

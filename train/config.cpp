@@ -263,7 +263,33 @@ TrainConfig parse_train_config(const std::string& yaml_text, const std::string& 
     q.one_of("activations", c.quantize.activations, {"int8", "uint8"});
     q.get("max_map_drop", c.quantize.max_map_drop, 0, 100);
   }
+  {
+    Section x(top.child("export"), "export", source);
+    Section t(x.child("tflite"), "export.tflite", source);
+    t.get("fp32", c.export_.tflite.fp32);
+    t.get("fp16", c.export_.tflite.fp16);
+    t.get("dynamic", c.export_.tflite.dynamic);
+    const bool int8_given = t.has("int8");
+    t.get("int8", c.export_.tflite.int8);
+    VEDGE_CHECK(!(int8_given && c.export_.tflite.int8 && !c.quantize.int8), source,
+                ": 'export.tflite.int8' needs 'quantize.int8' (it converts model-int8.onnx)");
+    if (!c.quantize.int8) c.export_.tflite.int8 = false;
+  }
   return c;
+}
+
+std::string training_yaml(const std::string& yaml_text) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(yaml_text);
+  } catch (const YAML::Exception& e) {
+    fail("configuration: line ", e.mark.line + 1, ": ", e.msg);
+  }
+  if (root && root.IsMap())
+    for (const char* k : {"quantize", "export"}) root.remove(k);
+  YAML::Emitter e;
+  e << root;
+  return e.c_str();
 }
 
 TrainConfig load_train_config(const std::string& path, const std::vector<std::string>& overrides) {

@@ -68,6 +68,18 @@ struct QuantizeConfig {
   double max_map_drop = 0;
 };
 
+// The pipeline's TFLite variants (`vedge convert`, tools/export/tflite_export.h).
+struct TfliteExportConfig {
+  bool fp32 = true;      // model.tflite
+  bool fp16 = true;      // model-fp16.tflite (float16 weights)
+  bool dynamic = false;  // model-dynamic.tflite (int8 weights, float compute)
+  bool int8 = true;      // model-int8.tflite from model-int8.onnx (needs quantize.int8)
+};
+
+struct ExportConfig {
+  TfliteExportConfig tflite;
+};
+
 struct TrainConfig {
   std::string name = "run";
   uint64_t seed = 0;
@@ -98,6 +110,7 @@ struct TrainConfig {
 
   EvalConfig eval;
   QuantizeConfig quantize;
+  ExportConfig export_;  // YAML `export:` ("export" is a C++ keyword)
 
   std::string yaml;    // the effective configuration, after overrides
   std::string source;  // the file it came from
@@ -107,5 +120,11 @@ struct TrainConfig {
 TrainConfig load_train_config(const std::string& path, const std::vector<std::string>& overrides = {});
 TrainConfig parse_train_config(const std::string& yaml_text, const std::string& source,
                                const std::vector<std::string>& overrides = {});
+
+// The part of an effective configuration (TrainConfig::yaml) that decides
+// the trained weights: everything but the sections only later stages read
+// (`quantize`, `export`), emitted canonically. Two runs whose training_yaml
+// are equal train the same model.
+std::string training_yaml(const std::string& yaml_text);
 
 }  // namespace vedge

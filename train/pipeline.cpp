@@ -16,8 +16,11 @@
 #include "runtime/draw.h"
 #include "runtime/error.h"
 #include "runtime/image.h"
+#include "runtime/tflite_import.h"
+#include "tools/bench/machine.h"
 #include "tools/bench/bench.h"
 #include "tools/eval/detect_dataset.h"
+#include "tools/export/tflite_export.h"
 #include "tools/quantize/analysis.h"
 #include "tools/quantize/quantize.h"
 #include "tools/report/report.h"
@@ -54,6 +57,23 @@ bool up_to_date(const std::string& out, const std::string& in) {
   if (!fs::is_regular_file(out, ec)) return false;
   if (!fs::exists(in, ec)) return true;
   return fs::last_write_time(out, ec) >= fs::last_write_time(in, ec);
+}
+
+// The settings a stage's output was made with, beyond its input files, in
+// stamps/<stage>.txt: a different value re-runs the stage.
+std::string stamp_path(const PipelineRun& r, const std::string& stage) { return r.path("stamps/" + stage + ".txt"); }
+
+bool stamp_matches(const PipelineRun& r, const std::string& stage, const std::string& settings) {
+  return fs::is_regular_file(stamp_path(r, stage)) && read_text_file(stamp_path(r, stage)) == settings;
+}
+
+// The quantize section as a quantize stage uses it (FP16 reads none of it).
+std::string quantize_settings(Precision p, const QuantizeConfig& q) {
+  if (p != Precision::INT8) return std::string(precision_name(p)) + "\n";
+  std::ostringstream o;
+  o << "method " << q.method << "\npercentile " << q.percentile << "\nsamples " << q.samples << "\nactivations "
+    << q.activations << "\nmax_map_drop " << q.max_map_drop << "\n";
+  return o.str();
 }
 
 // The weights that are exported: the best validation epoch, else the last.
@@ -169,8 +189,10 @@ PipelineStage quantize_stage(Precision precision, const std::string& file) {
                : "model.onnx -> " + file + " (QDQ calibrated on the train split, as `vedge quantize`; " +
                      "with quantize.max_map_drop, mixed precision on the val split)";
   s.variant = {precision_name(precision), file};
-  s.done = [file](const PipelineRun& r) { return up_to_date(r.path(file), r.path(kModel)); };
-  s.run = [precision, file](PipelineRun& r) {
+  s.done = [precision, file, name = s.name](const PipelineRun& r) {
+    return up_to_date(r.path(file), r.path(kModel)) && stamp_matches(r, name, quantize_settings(precision, r.cfg.quantize));
+  };
+  s.run = [precision, file, name = s.name](PipelineRun& r) {
     const QuantizeConfig& qc = r.cfg.quantize;
     QuantizeOptions o;
     o.qdq.precision = precision;
@@ -200,10 +222,33 @@ PipelineStage quantize_stage(Precision precision, const std::string& file) {
       q = analyze_quantization(std::move(q), a);
     }
     write_quantized(q, r.path(file));
+    write_text_file_atomic(stamp_path(r, name), quantize_settings(precision, qc));
     if (r.opt.log)
       std::fprintf(r.opt.log, "pipeline: %s %.2f MB (%.2fx of model.onnx)\n", file.c_str(),
                    fs::file_size(r.path(file)) / 1e6,
                    double(fs::file_size(r.path(file))) / double(fs::file_size(r.path(kModel))));
+  };
+  return s;
+}
+
+// A TFLite variant (`vedge convert --to tflite`): fp32 / fp16 / dynamic from
+// model.onnx; int8 from model-int8.onnx, so it keeps that file's
+// quantization (the int8 stage's calibration ranges, mixed precision
+// included) instead of calibrating again.
+PipelineStage tflite_stage(Precision precision, const std::string& source, const std::string& file) {
+  PipelineStage s;
+  s.name = std::string("tflite-") + precision_name(precision);
+  s.what = source + " -> " + file + " (" + precision_name(precision) + ", as `vedge convert --to tflite`)";
+  s.variant = {s.name, file};
+  s.done = [source, file](const PipelineRun& r) { return up_to_date(r.path(file), r.path(source)); };
+  s.run = [precision, source, file](PipelineRun& r) {
+    TfliteExportOptions o;
+    o.precision = precision;
+    o.progress = r.opt.progress;
+    const TfliteExportResult x = export_tflite(r.path(source), r.path(file), o);
+    if (r.opt.log)
+      std::fprintf(r.opt.log, "pipeline: %s %.2f MB (%.2fx of model.onnx)\n", file.c_str(), x.bytes / 1e6,
+                   double(x.bytes) / double(fs::file_size(r.path(kModel))));
   };
   return s;
 }
@@ -262,6 +307,33 @@ PipelineStage detect_stage() {
   return s;
 }
 
+// A TFLite variant's row: its size always; its latency and mAP through our
+// runtime when the runtime can run the file (a network, resp. a detector),
+// else the row's note says what was not measured and why.
+void measure_tflite(PipelineRun& r, const BenchOptions& bo, ReportVariant& v) {
+  std::vector<std::string> notes;
+  try {
+    v.bench = run_bench(v.path, bo);
+  } catch (const Error& e) {
+    const FileSizes sizes = file_sizes(v.path);
+    v.bench = BenchResult{};
+    v.bench.model = v.path;
+    v.bench.threads = bo.threads;
+    v.bench.warmup = bo.warmup;
+    v.bench.file_bytes = sizes.bytes;
+    v.bench.deflate_bytes = sizes.deflate_bytes;
+    notes.push_back(std::string("latency not measured: the runtime cannot run this file (") + e.what() + ")");
+  }
+  try {
+    v.eval = evaluate_on_val(r, v.path);
+  } catch (const Error& e) {
+    notes.push_back(std::string("mAP not measured: the runtime's Detector cannot load this file (") + e.what() +
+                    ")");
+  }
+  for (const std::string& n : notes) v.note += (v.note.empty() ? "" : "; ") + n;
+  if (r.opt.log && !v.note.empty()) std::fprintf(r.opt.log, "pipeline: %s: %s\n", v.name.c_str(), v.note.c_str());
+}
+
 PipelineStage report_stage() {
   PipelineStage s;
   s.name = "report";
@@ -284,8 +356,12 @@ PipelineStage report_stage() {
       bo.threads = r.opt.bench_threads;
       if (!sample.empty()) bo.image_path = sample[0];
       bo.progress = r.opt.progress;
-      v.bench = run_bench(v.path, bo);
-      v.eval = evaluate_on_val(r, v.path);
+      if (!is_tflite_file(v.path)) {
+        v.bench = run_bench(v.path, bo);
+        v.eval = evaluate_on_val(r, v.path);
+      } else {
+        measure_tflite(r, bo, v);
+      }
       report.variants.push_back(std::move(v));
     }
     report.context = current_report_context(r.opt.command, r.opt.version);
@@ -334,7 +410,14 @@ void fill_summary(const PipelineRun& r, PipelineSummary& s) {
   s.map50 = e.at("stats").at("AP50").get<double>();
   s.map = e.at("stats").at("AP").get<double>();
   const nlohmann::json rep = read_json(r.path(std::string(kReport) + "/report.json"));
-  if (!rep.at("variants").empty()) s.latency_p50_ms = rep.at("variants")[0].at("row").at("p50_ms").get<double>();
+  if (!rep.at("variants").empty()) {
+    // The FP32 model end to end, also when the table compares the network
+    // alone (TFLite variants are timed as networks).
+    const nlohmann::json& v0 = rep.at("variants")[0];
+    const nlohmann::json& stages = v0.at("bench").value("stages", nlohmann::json::object());
+    s.latency_p50_ms = stages.contains("total") ? stages.at("total").at("p50").get<double>()
+                                                : v0.at("row").at("p50_ms").get<double>();
+  }
   for (const StageRecord& st2 : s.stages)
     if (st2.name == "train") s.train_seconds = st2.total_seconds;
 }
@@ -387,6 +470,11 @@ std::vector<PipelineStage> pipeline_stages(const TrainConfig& cfg) {
   std::vector<PipelineStage> s = {dataset_stage(), train_stage(), export_stage()};
   if (cfg.quantize.fp16) s.push_back(quantize_stage(Precision::FP16, "model-fp16.onnx"));
   if (cfg.quantize.int8) s.push_back(quantize_stage(Precision::INT8, "model-int8.onnx"));
+  const TfliteExportConfig& t = cfg.export_.tflite;
+  if (t.fp32) s.push_back(tflite_stage(Precision::FP32, kModel, "model.tflite"));
+  if (t.fp16) s.push_back(tflite_stage(Precision::FP16, kModel, "model-fp16.tflite"));
+  if (t.dynamic) s.push_back(tflite_stage(Precision::Dynamic, kModel, "model-dynamic.tflite"));
+  if (t.int8 && cfg.quantize.int8) s.push_back(tflite_stage(Precision::INT8, "model-int8.onnx", "model-int8.tflite"));
   for (PipelineStage st : {eval_stage(), detect_stage(), report_stage()}) s.push_back(std::move(st));
   return s;
 }
@@ -400,9 +488,11 @@ PipelineSummary run_pipeline(const TrainConfig& cfg, const PipelineOptions& opt)
   fs::create_directories(r.dir);
   if (fs::exists(r.path(kLast))) {
     const CheckpointMeta meta = read_checkpoint_meta(r.path(kLast));
-    VEDGE_CHECK(meta.config_yaml == cfg.yaml, r.dir,
-                ": holds a run of a different configuration (see its config.yaml); pick another --out or remove "
-                "the folder");
+    // Only what decides the trained weights must match: a changed quantize
+    // or export section re-runs just the stages it feeds.
+    VEDGE_CHECK(training_yaml(meta.config_yaml) == training_yaml(cfg.yaml), r.dir,
+                ": holds a run of a different training configuration (see its config.yaml); pick another --out or "
+                "remove the folder");
   }
   const std::vector<PipelineStage> stages = pipeline_stages(cfg);
   for (const PipelineStage& st : stages)

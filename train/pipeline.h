@@ -6,17 +6,26 @@
 //   fp16     model.onnx -> model-fp16.onnx (float16 weights; config quantize.fp16)
 //   int8     model.onnx -> model-int8.onnx (QDQ, calibrated on the train
 //            split; config quantize.int8 / method / samples)
+//   tflite-fp32, tflite-fp16, tflite-dynamic
+//            model.onnx -> model.tflite, model-fp16.tflite, model-dynamic.tflite
+//            (tools/export/tflite_export.h; config export.tflite)
+//   tflite-int8
+//            model-int8.onnx -> model-int8.tflite: the int8 stage's
+//            quantization as it is (its calibration ranges, no second pass)
 //   eval     model.onnx on the val split in the runtime, exactly as
 //            `vedge eval MODEL --data` (tools/eval/detect_dataset.h) -> eval.json
 //   detect   a few val images with boxes drawn, as `vedge detect --draw`
 //            -> detections/*.jpg + detections/detections.json
 //   report   every model variant benchmarked and scored (tools/bench,
 //            tools/report) -> report/report.{md,json,html}
-// A stage that makes a model variant (export, fp16, int8; TFLite later)
-// declares it, and the report stage compares all of them. Re-running
-// with the same run folder skips the stages whose outputs are complete and
-// newer than their inputs (the dataset's stamp, a checkpoint that finished
-// every epoch, files newer than the model), like make. Stage times and the
+// A stage that makes a model variant (export, fp16, int8, tflite-*)
+// declares it, and the report stage compares all of them (a TFLite row
+// notes what the runtime could not measure). Re-running with the same run
+// folder skips the stages whose outputs are complete and newer than their
+// inputs (the dataset's stamp, a checkpoint that finished every epoch, files
+// newer than the model, the quantize settings in stamps/<stage>.txt), like
+// make. A folder trained with another configuration is refused, except when
+// only the quantize / export sections differ (training_yaml()). Stage times and the
 // final numbers go to pipeline.json.
 // Depends on LibTorch (through the trainer), train/, data/, runtime/ and
 // tools/ (eval, bench, report); nothing from cli/.

@@ -10,16 +10,64 @@
 // rejects (multiplier >= 256, empty output range, weights with a non-zero
 // zero point, per-tensor parameters missing) return nullptr: the reference
 // kernel runs them.
-// Depends on runtime/ops/xnn_util.h, ops/fast_quant.h and ops/ref.h.
+// Pointwise convolutions (1x1, stride 1, unpadded, one group) run instead on
+// the VNNI GEMM of ops/qgemm_vnni.h where the CPU has AVX-512 VNNI or
+// AVX-VNNI (same numerics, same accepted configurations as XNNPACK's).
+// Depends on runtime/ops/xnn_util.h, ops/fast_quant.h, ops/qgemm_vnni.h and
+// ops/ref.h.
+#include <cmath>
 #include <cstring>
 #include <vector>
 
 #include "runtime/error.h"
 #include "runtime/ops/fast_quant.h"
+#include "runtime/ops/qgemm_vnni.h"
 #include "runtime/ops/ref.h"
 #include "runtime/ops/xnn_util.h"
 
 namespace vedge {
+namespace {
+
+class QGemmKernel : public Kernel {
+ public:
+  QGemmKernel(QGemmConv1x1 g, const int8_t* x, int64_t px, int8_t* y, int64_t py)
+      : g_(std::move(g)), x_(x), y_(y), px_(px), py_(py) {}
+  void run(ExecContext& ctx) override { g_.run(x_, px_, y_, py_, ctx.threadpool); }
+
+ private:
+  QGemmConv1x1 g_;
+  const int8_t* x_;
+  int8_t* y_;
+  int64_t px_, py_;
+};
+
+// The VNNI kernel for a pointwise convolution, or nullptr when the CPU has
+// no VNNI path or XNNPACK would refuse the scales (the caller then goes on
+// to XNNPACK, which runs or refuses it as before).
+std::unique_ptr<Kernel> make_vnni_pointwise(const KernelArgs& a, const ref::ConvGeometry& geo, fq::TensorQuant qx,
+                                            fq::TensorQuant qy, const std::vector<float>& wscale, int qmin,
+                                            int qmax, int64_t px, int64_t py) {
+  const QGemmIsa isa = best_qgemm_isa();
+  bool pointwise = isa != QGemmIsa::None && geo.KH == 1 && geo.KW == 1 && geo.group == 1;
+  for (int64_t v : geo.strides) pointwise = pointwise && v == 1;
+  for (int64_t v : geo.pads) pointwise = pointwise && v == 0;
+  for (int64_t v : geo.dilations) pointwise = pointwise && v == 1;
+  if (!pointwise || !std::isnormal(qx.scale) || !std::isnormal(qy.scale)) return nullptr;
+  QGemmParams p;
+  p.channels = geo.C;
+  p.outputs = geo.M;
+  p.weight = a.in[1].ptr<const int8_t>();
+  p.bias = a.in.size() == 3 && a.in[2].present() ? a.in[2].ptr<const int32_t>() : nullptr;
+  for (float sw : wscale) {
+    p.multiplier.push_back(qconv_multiplier(qx.scale, sw, qy.scale));
+    if (!std::isnormal(sw) || !(p.multiplier.back() < 256.f)) return nullptr;
+  }
+  p.zx = qx.zp, p.zy = qy.zp, p.qmin = qmin, p.qmax = qmax;
+  QGemmConv1x1 g(p, isa, geo.N * geo.H * geo.W);
+  return std::make_unique<QGemmKernel>(std::move(g), a.in[0].ptr<const int8_t>(), px, a.out[0].ptr<int8_t>(), py);
+}
+
+}  // namespace
 
 std::unique_ptr<Kernel> make_fast_qconv(const KernelArgs& a) {
   VEDGE_CHECK((a.in.size() == 2 || a.in.size() == 3) && a.out.size() == 1, "expects X, W, [B] and 1 output");
@@ -52,6 +100,7 @@ std::unique_ptr<Kernel> make_fast_qconv(const KernelArgs& a) {
   int qmin = 0, qmax = 0;
   if (!fq::activation_range(at, qy, &qmin, &qmax) || qmin >= qmax) return nullptr;
   if (qx.zp < kQMinI8 || qx.zp > kQMaxI8 || qy.zp < kQMinI8 || qy.zp > kQMaxI8) return nullptr;
+  if (auto k = make_vnni_pointwise(a, geo, qx, qy, wscale, qmin, qmax, px, py)) return k;
 
   // OIHW -> OHWI (= XNNPACK's GOHWI with O = group * M/group).
   const int64_t cg = C / group, taps = KH * KW;

@@ -54,6 +54,44 @@ TEST(TrainConfig, RejectsTyposAndBadValues) {
   EXPECT_NE(error_of(kBase, {"noequals"}).find("key.path=value"), std::string::npos);
 }
 
+TEST(TrainConfig, ExportSection) {
+  const TrainConfig d = parse_train_config(kBase, "c.yaml");
+  EXPECT_TRUE(d.export_.tflite.fp32);
+  EXPECT_TRUE(d.export_.tflite.fp16);
+  EXPECT_FALSE(d.export_.tflite.dynamic);
+  EXPECT_TRUE(d.export_.tflite.int8);
+  const TrainConfig c = parse_train_config(kBase, "c.yaml", {"export.tflite.dynamic=true", "export.tflite.fp16=false"});
+  EXPECT_TRUE(c.export_.tflite.dynamic);
+  EXPECT_FALSE(c.export_.tflite.fp16);
+  // Without the int8 ONNX there is no int8 TFLite: off by default, an error when asked for.
+  EXPECT_FALSE(parse_train_config(kBase, "c.yaml", {"quantize.int8=false"}).export_.tflite.int8);
+  EXPECT_NE(error_of(kBase, {"quantize.int8=false", "export.tflite.int8=true"}).find("needs 'quantize.int8'"),
+            std::string::npos);
+  EXPECT_NE(error_of(kBase, {"export.tflite.fp8=true"}).find("unknown key 'export.tflite.fp8'"), std::string::npos);
+  EXPECT_NE(error_of(kBase, {"export.onnx=true"}).find("unknown key 'export.onnx'"), std::string::npos);
+}
+
+TEST(TrainConfig, ShippedConfigsParse) {
+  const std::string dir = std::string(VEDGE_SOURCE_DIR) + "/configs";
+  for (const char* name : {"demo.yaml", "coco128.yaml"}) {
+    SCOPED_TRACE(name);
+    const TrainConfig c = load_train_config(dir + "/" + name);
+    EXPECT_FALSE(c.yaml.empty());
+  }
+  const TrainConfig demo = load_train_config(dir + "/demo.yaml");
+  EXPECT_TRUE(demo.export_.tflite.fp32 && demo.export_.tflite.fp16 && demo.export_.tflite.int8);
+}
+
+TEST(TrainConfig, TrainingYamlIgnoresOnlyLaterStages) {
+  const std::string base = parse_train_config(kBase, "c.yaml").yaml;
+  auto with = [](const std::string& ov) { return parse_train_config(kBase, "c.yaml", {ov}).yaml; };
+  EXPECT_EQ(training_yaml(with("quantize.samples=4")), training_yaml(base));
+  EXPECT_EQ(training_yaml(with("export.tflite.fp16=false")), training_yaml(base));
+  EXPECT_NE(training_yaml(with("train.epochs=5")), training_yaml(base));
+  EXPECT_NE(training_yaml(with("eval.every=2")), training_yaml(base));  // validation drives early stopping
+  EXPECT_NE(training_yaml(with("model.width=0.5")), training_yaml(base));
+}
+
 TEST(LrSchedule, WarmupThenCosineByHand) {
   ScheduleConfig s;
   s.warmup_steps = 10;

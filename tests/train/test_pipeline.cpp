@@ -7,9 +7,13 @@
 //   - the sample detections equal `vedge detect --json` on the same images,
 //     and the drawn images decode at the source size with boxes drawn;
 //   - the report scores the model exactly as eval.json does;
+//   - the TFLite variants (fp32, fp16, int8 from model-int8.onnx) are in the
+//     report: their size always; latency and mAP where the runtime runs the
+//     file, else a note saying why; the fp32 .tflite scores as model.onnx;
 //   - re-running `vedge-train pipeline` on the folder skips every stage and
-//     prints the same numbers; a different configuration in the folder is
-//     refused.
+//     prints the same numbers; a different training configuration in the
+//     folder is refused, a different quantize section re-runs only the int8
+//     stages and the report.
 // One test, marked slow: about 15 s on 2 idle cores (it trains 4 tiny epochs).
 #include <gtest/gtest.h>
 
@@ -118,7 +122,8 @@ TinyRun run_tiny_pipeline() {
 
 void check_artifacts(const TinyRun& t) {
   for (const char* f : {"config.yaml", "data/train.json", "data/val.json", "checkpoints/last.pt", "checkpoints/best.pt",
-                        "metrics.json", "model.onnx", "model-fp16.onnx", "model-int8.onnx", "eval.json",
+                        "metrics.json", "model.onnx", "model-fp16.onnx", "model-int8.onnx", "model.tflite",
+                        "model-fp16.tflite", "model-int8.tflite", "eval.json",
                         "detections/detections.json", "report/report.md",
                         "report/report.json", "report/report.html", "pipeline.json"})
     EXPECT_TRUE(fs::is_regular_file(t.dir + "/" + f)) << f;
@@ -126,7 +131,8 @@ void check_artifacts(const TinyRun& t) {
   std::vector<std::string> names;
   for (const auto& s : state["stages"]) names.push_back(s["name"]);
   EXPECT_EQ(names,
-            (std::vector<std::string>{"dataset", "train", "export", "fp16", "int8", "eval", "detect", "report"}));
+            (std::vector<std::string>{"dataset", "train", "export", "fp16", "int8", "tflite-fp32", "tflite-fp16",
+                                      "tflite-int8", "eval", "detect", "report"}));
   for (const StageRecord& s : t.summary.stages) EXPECT_FALSE(s.skipped) << s.name;
   EXPECT_EQ(t.summary.epochs, 4);
   EXPECT_GT(t.summary.train_images_per_second, 0);
@@ -201,9 +207,26 @@ void check_detections_equal_vedge_detect(const TinyRun& t) {
 
 void check_report(const TinyRun& t) {
   const nlohmann::json rep = read_json(t.dir + "/report/report.json");
-  ASSERT_EQ(rep["variants"].size(), 3u);
+  ASSERT_EQ(rep["variants"].size(), 6u);
   EXPECT_EQ(rep["variants"][1]["name"], "fp16");
   EXPECT_EQ(rep["variants"][2]["name"], "int8");
+  // The TFLite rows: the file's size; latency / mAP or a note on why not.
+  const char* tflite[] = {"model.tflite", "model-fp16.tflite", "model-int8.tflite"};
+  for (int i = 3; i < 6; ++i) {
+    const nlohmann::json& v = rep["variants"][i];
+    SCOPED_TRACE(v["name"].get<std::string>());
+    EXPECT_EQ(v["name"].get<std::string>().rfind("tflite-", 0), 0u);
+    EXPECT_EQ(v["row"]["size_mb"].get<double>(), static_cast<double>(fs::file_size(t.dir + "/" + tflite[i - 3])) / 1e6);
+    const std::string note = v.value("note", "");
+    EXPECT_EQ(v["row"]["p50_ms"].get<double>() < 0, note.find("latency not measured") != std::string::npos) << note;
+    EXPECT_EQ(v["row"]["map50"].get<double>() < 0, note.find("mAP not measured") != std::string::npos) << note;
+  }
+  // The fp32 .tflite is the same network: it runs in the runtime and, when
+  // the Detector loads .tflite files, scores as model.onnx.
+  const nlohmann::json& tf32 = rep["variants"][3];
+  EXPECT_GT(tf32["row"]["p50_ms"].get<double>(), 0);
+  if (tf32["row"]["map50"].get<double>() >= 0)
+    EXPECT_NEAR(tf32["row"]["map50"].get<double>(), rep["variants"][0]["row"]["map50"].get<double>(), 0.005);
   // Sizes against FP32: float16 weights halve the file, int8 weights quarter it
   // (plus the per-channel scales and the Q/DQ nodes of a small model).
   const double fp32 = static_cast<double>(fs::file_size(t.dir + "/model.onnx"));
@@ -242,11 +265,13 @@ void check_rerun(const TinyRun& t) {
   const auto model_time = fs::last_write_time(t.dir + "/model.onnx");
   Output r = run(std::string(VEDGE_TRAIN_CLI) + " pipeline --config " + t.config + " --out " + t.dir + " --quiet");
   ASSERT_EQ(r.status, 0) << r.out;
-  for (const char* stage : {"dataset", "train", "export", "fp16", "int8", "eval", "detect", "report"})
-    EXPECT_NE(r.out.find(std::string("] ") + stage + ": "), std::string::npos) << stage;
+  const std::vector<std::string> stages = {"dataset",     "train",       "export", "fp16",   "int8",  "tflite-fp32",
+                                           "tflite-fp16", "tflite-int8", "eval",   "detect", "report"};
+  for (const std::string& stage : stages)
+    EXPECT_NE(r.out.find("] " + stage + ": "), std::string::npos) << stage;
   size_t skipped = 0;
   for (size_t p = 0; (p = r.out.find("up to date, skipped", p)) != std::string::npos; ++p) ++skipped;
-  EXPECT_EQ(skipped, 8u) << r.out;
+  EXPECT_EQ(skipped, stages.size()) << r.out;
   EXPECT_EQ(fs::last_write_time(t.dir + "/model.onnx"), model_time);
   // The earlier run's stage times are kept.
   for (const auto& st : read_json(t.dir + "/pipeline.json")["stages"])
@@ -260,7 +285,18 @@ void check_rerun(const TinyRun& t) {
   Output other = run(std::string(VEDGE_TRAIN_CLI) + " pipeline --config " + t.config + " --out " + t.dir +
                      " --quiet --set train.epochs=3");
   EXPECT_NE(other.status, 0);
-  EXPECT_NE(other.out.find("different configuration"), std::string::npos) << other.out;
+  EXPECT_NE(other.out.find("different training configuration"), std::string::npos) << other.out;
+
+  // Only the quantize section differs: the folder is accepted and only what
+  // depends on it runs again.
+  Output requant = run(std::string(VEDGE_TRAIN_CLI) + " pipeline --config " + t.config + " --out " + t.dir +
+                       " --quiet --set quantize.samples=4");
+  ASSERT_EQ(requant.status, 0) << requant.out;
+  for (const std::string& stage : stages) {
+    const bool reruns = stage == "int8" || stage == "tflite-int8" || stage == "report";
+    EXPECT_EQ(requant.out.find("] " + stage + ": done in") != std::string::npos, reruns) << stage << "\n" << requant.out;
+  }
+  EXPECT_EQ(fs::last_write_time(t.dir + "/model.onnx"), model_time);
 }
 #endif
 

@@ -38,16 +38,26 @@ void fill_random_inputs(Session& s) {
   }
 }
 
-// A TFLite file is timed as a network alone, at its declared input size:
-// its graph inputs are NHWC, which the Detector's preprocessing does not fill.
+// A TFLite file describes a detector through its own metadata (what `vedge
+// convert` writes) or a sidecar; --spec is for ONNX models. It is then
+// imported as the Detector imports it: NCHW image input, integer kernels for
+// a full-integer file. Any other TFLite file is a network with its NHWC
+// inputs, timed at its declared input size.
+bool is_tflite_detector(const std::string& path) {
+  return is_tflite_file(path) && (read_tflite_info_file(path).metadata.count(kDetectorMetadataKey) != 0 ||
+                                  std::filesystem::exists(sidecar_path(path)));
+}
+
 bool describes_detector(const std::string& model_path, const Graph& g, const BenchOptions& opt) {
-  return !opt.network_only && !is_tflite_file(model_path) &&
-         (!opt.spec_path.empty() || g.metadata.count(kDetectorMetadataKey) != 0 ||
-          std::filesystem::exists(sidecar_path(model_path)));
+  if (opt.network_only) return false;
+  if (is_tflite_file(model_path)) return is_tflite_detector(model_path);
+  return !opt.spec_path.empty() || g.metadata.count(kDetectorMetadataKey) != 0 ||
+         std::filesystem::exists(sidecar_path(model_path));
 }
 
 Graph import_model(const std::string& path) {
-  return is_tflite_file(path) ? import_tflite_file(path) : import_onnx_file(path);
+  if (!is_tflite_file(path)) return import_onnx_file(path);
+  return is_tflite_detector(path) ? import_detector_graph(path) : import_tflite_file(path);
 }
 
 // Width and height of a 4-D image input: NHWC in a TFLite graph, else NCHW.
@@ -176,7 +186,8 @@ BenchResult run_bench(const std::string& model_path, const BenchOptions& opt) {
     r.load_ms = ms_since(t0);
     fill_random_inputs(s);
     for (int i = 0; i < s.num_inputs(); ++i)
-      if (s.input_info(i).shape.size() == 4) r.input = image_size_of(s.input_info(i).shape, tflite);
+      if (s.input_info(i).shape.size() == 4)
+        r.input = image_size_of(s.input_info(i).shape, tflite && !is_tflite_detector(model_path));
     bool reset = false;
     auto& inf = r.samples["inference"];
     timed_loop(opt, r, [&](bool timed) {

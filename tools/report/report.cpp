@@ -50,16 +50,16 @@ ReportRow report_row(const Report& r, size_t v) {
   row.deflate_mb = x.bench.deflate_bytes / 1e6;
   row.size_reduction = x.bench.file_bytes ? static_cast<double>(b.bench.file_bytes) / x.bench.file_bytes : 0;
   const std::string stage = report_latency_stage(r);
-  const LatencyStats s = x.bench.stats(stage);
-  row.p50_ms = s.p50;
-  row.p95_ms = s.p95;
-  const double base_p50 = b.bench.stats(stage).p50;
-  row.speedup = row.p50_ms > 0 ? base_p50 / row.p50_ms : 0;
+  const bool timed = x.bench.samples.count(stage) != 0, base_timed = b.bench.samples.count(stage) != 0;
+  row.p50_ms = timed ? x.bench.stats(stage).p50 : -1;
+  row.p95_ms = timed ? x.bench.stats(stage).p95 : -1;
+  const double base_p50 = base_timed ? b.bench.stats(stage).p50 : -1;
+  row.speedup = row.p50_ms > 0 && base_p50 > 0 ? base_p50 / row.p50_ms : -1;
   if (x.eval) {
     row.map = x.eval->stats[0];
     row.map50 = x.eval->stats[1];
   }
-  row.net_p50_ms = x.bench.stats("inference").p50;
+  row.net_p50_ms = x.bench.samples.count("inference") ? x.bench.stats("inference").p50 : -1;
   if (x.ort) {
     row.ort_p50_ms = summarize(x.ort->samples_ms).p50;
     row.vedge_over_ort = row.ort_p50_ms > 0 ? row.net_p50_ms / row.ort_p50_ms : -1;
@@ -129,6 +129,13 @@ std::string report_markdown(const Report& r) {
     if (with_ort) o << " " << fmt::fixed(row.ort_p50_ms, 2) << " | " << fmt::fixed(row.vedge_over_ort, 2) << " |";
     o << "\n";
   }
+  for (const ReportVariant& v : r.variants)
+    if (!v.note.empty()) o << "\n- " << md_escape(v.name) << ": " << v.note;
+  for (const ReportVariant& v : r.variants)
+    if (!v.note.empty()) {
+      o << "\n";
+      break;
+    }
   if (with_ort && base.ort)
     o << "\nORT: " << base.ort->engine << " " << base.ort->version << " on the same files in the same run, "
       << base.ort->threads << " thread(s), " << base.ort->warmup << " warm-up + " << base.ort->runs
@@ -233,6 +240,7 @@ nlohmann::ordered_json report_json(const Report& r) {
                 {"speedup", row.speedup},      {"map50", row.map50},
                 {"map", row.map},              {"net_p50_ms", row.net_p50_ms},
                 {"ort_p50_ms", row.ort_p50_ms}, {"vedge_over_ort", row.vedge_over_ort}};
+    if (!v.note.empty()) x["note"] = v.note;
     x["bench"] = bench_json(v.bench);
     for (const SweepPoint& p : v.sweep) {
       nlohmann::ordered_json s = {{"threads", p.threads}, {"input_size", {p.size.width, p.size.height}}};

@@ -29,6 +29,10 @@ struct ReportVariant {
   std::vector<SweepPoint> sweep;  // other thread counts / sizes (may be empty)
   std::optional<CocoEvalResult> eval;
   std::optional<PeerTiming> ort;
+  // What could not be measured and why (e.g. "mAP not measured: ..."),
+  // printed under the comparison table; a bench without samples of the
+  // compared stage shows "-" for its latency.
+  std::string note;
 };
 
 struct ReportContext {

@@ -125,6 +125,8 @@ std::string report_html(const Report& r) {
                    : std::string("the same warm-up and runs"))
       << ", network alone; vedge / ORT compares vedge's network p50 with it (below 1: vedge is faster).";
   o << "</p>\n";
+  for (const ReportVariant& v : r.variants)
+    if (!v.note.empty()) o << "<p class=\"note\"><b>" << escape(v.name) << "</b>: " << escape(v.note) << "</p>\n";
 
   // Charts.
   o << "<h2>Charts</h2>\n<div class=\"charts\">\n";
@@ -132,7 +134,8 @@ std::string report_html(const Report& r) {
     std::vector<svg::Point> pts;
     for (size_t i = 0; i < r.variants.size(); ++i) {
       const ReportRow row = report_row(r, i);
-      pts.push_back({r.variants[i].name, variant_color(i), row.p50_ms, row.map50});
+      if (row.p50_ms >= 0 && row.map50 >= 0)  // a variant without either has no point
+        pts.push_back({r.variants[i].name, variant_color(i), row.p50_ms, row.map50});
     }
     o << "<figure id=\"chart-latency-map\">"
       << svg::scatter("Latency vs accuracy",
@@ -221,7 +224,7 @@ std::string report_html(const Report& r) {
     const BenchResult& b = r.variants[i].bench;
     auto mean = [&](const char* s) { return b.samples.count(s) ? fmt::fixed(b.stats(s).mean, 3) : std::string("-"); };
     o << "<tr>" << name_cell(r.variants[i].name, i) << td(mean("preprocess")) << td(mean("inference"))
-      << td(mean("decode")) << td(mean("nms")) << td(fmt::fixed(b.stats(b.main_stage()).p99, 3))
+      << td(mean("decode")) << td(mean("nms")) << td(b.samples.count(b.main_stage()) ? fmt::fixed(b.stats(b.main_stage()).p99, 3) : std::string("-"))
       << td(fmt::fixed(b.load_ms, 1)) << td(fmt::megabytes(static_cast<double>(b.arena_bytes)))
       << td(fmt::megabytes(static_cast<double>(b.peak_rss_bytes)))
       << td(fmt::megabytes(static_cast<double>(b.deflate_bytes))) << "</tr>\n";
