@@ -25,6 +25,7 @@
 #include "runtime/executor.h"
 #include "runtime/onnx_import.h"
 #include "runtime/preprocess.h"
+#include "test_util.h"
 #include "tools/bench/ort_peer.h"
 
 namespace vedge {
@@ -60,15 +61,6 @@ struct Q {
   }
 };
 
-std::vector<float> pseudo_random(size_t n, uint32_t seed, float amplitude) {
-  std::vector<float> v(n);
-  for (float& x : v) {
-    seed = seed * 1664525u + 1013904223u;
-    x = amplitude * (static_cast<float>(seed >> 8) / 16777216.f * 2 - 1);
-  }
-  return v;
-}
-
 onnx::TensorProto scalar(const std::string& name, int dtype, float f, int zp) {
   onnx::TensorProto t;
   t.set_name(name);
@@ -97,8 +89,8 @@ std::string detector_bytes(const Q& in, const Q& boxes_q, const Q& scores_q) {
   }
   auto head = [&](const std::string& name, int per_box, uint32_t seed, float amp, const Q& q) {
     const int64_t ch = int64_t(kBoxesPerCell) * per_box;
-    b.initializer(name + "_w", {ch, 3, 4, 4}, pseudo_random(size_t(ch) * 48, seed, amp));
-    b.initializer(name + "_b", {ch}, pseudo_random(size_t(ch), seed + 1, amp));
+    b.initializer(name + "_w", {ch, 3, 4, 4}, test::pseudo_random(size_t(ch) * 48, seed, amp));
+    b.initializer(name + "_b", {ch}, test::pseudo_random(size_t(ch), seed + 1, amp));
     b.node("Conv", {x, name + "_w", name + "_b"}, {name + "_conv"},
            {test::attr_ints("kernel_shape", {4, 4}), test::attr_ints("strides", {4, 4})});
     b.node("Transpose", {name + "_conv"}, {name + "_t"}, {test::attr_ints("perm", {0, 2, 3, 1})});
@@ -119,14 +111,7 @@ std::string detector_bytes(const Q& in, const Q& boxes_q, const Q& scores_q) {
 }
 
 Image test_image(int w, int h, uint32_t seed) {
-  Image img;
-  img.width = w;
-  img.height = h;
-  img.rgb.resize(size_t(w) * h * 3);
-  for (size_t i = 0; i < img.rgb.size(); ++i) {
-    seed = seed * 1664525u + 1013904223u;
-    img.rgb[i] = static_cast<uint8_t>(seed >> 24);
-  }
+  Image img = test::noise_image(w, h, seed);
   // A bright block: saturates the uint8 input range (pixel 255 is above
   // what the input scale reaches).
   for (int y = h / 4; y < h / 2; ++y)

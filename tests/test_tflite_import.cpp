@@ -46,6 +46,7 @@
 #include "runtime/preprocess.h"
 #include "runtime/tflite_hardswish.h"
 #include "runtime/tflite_import.h"
+#include "test_util.h"
 #include "tflite_builder.h"
 #include "tools/export/tflite_export.h"
 #include "tools/quantize/quantize.h"
@@ -643,15 +644,6 @@ const char* kDetSpec = R"({
   "thresholds": {"score": 0.3, "iou": 0.5, "max_detections": 50, "top_k": 100}
 })";
 
-V pseudo_random(size_t n, uint32_t seed, float amplitude) {
-  V v(n);
-  for (float& x : v) {
-    seed = seed * 1664525u + 1013904223u;
-    x = amplitude * (static_cast<float>(seed >> 8) / 16777216.f * 2 - 1);
-  }
-  return v;
-}
-
 // One head of the detector: conv 4x4 stride 4 with `per` values per box.
 // Weights are OHWI (TFLite); the int8 form is per-channel symmetric with an
 // int32 bias of scale in_scale * w_scale[c].
@@ -677,8 +669,8 @@ std::vector<Head> heads() {
   uint32_t seed = 7;
   for (Head& h : hs) {
     const size_t k = 4 * 4 * 3;
-    h.w = pseudo_random(size_t(h.ch()) * k, seed, h.per == 4 ? 0.03f : 0.15f);
-    h.b = pseudo_random(size_t(h.ch()), seed + 1, h.per == 4 ? 0.03f : 0.15f);
+    h.w = test::pseudo_random(size_t(h.ch()) * k, seed, h.per == 4 ? 0.03f : 0.15f);
+    h.b = test::pseudo_random(size_t(h.ch()), seed + 1, h.per == 4 ? 0.03f : 0.15f);
     seed += 4;
     for (int64_t o = 0; o < h.ch(); ++o) {
       float mx = 0;
@@ -806,18 +798,6 @@ std::string onnx_detector(bool quantized) {
   return b.bytes();
 }
 
-Image det_image(int w, int h, uint32_t seed) {
-  Image img;
-  img.width = w;
-  img.height = h;
-  img.rgb.resize(size_t(w) * h * 3);
-  for (uint8_t& p : img.rgb) {
-    seed = seed * 1664525u + 1013904223u;
-    p = static_cast<uint8_t>(seed >> 24);
-  }
-  return img;
-}
-
 void expect_same_detections(const std::vector<Detection>& got, const std::vector<Detection>& want, float tol) {
   ASSERT_EQ(got.size(), want.size());
   for (size_t i = 0; i < got.size(); ++i) {
@@ -850,7 +830,7 @@ TEST(TfliteDetector, ImportOptionKeepsTheImageInputNchw) {
   const Graph nhwc = import_tflite_bytes(tflite_detector(false), "det.tflite");
   EXPECT_EQ(nhwc.values[size_t(nhwc.inputs[0])].shape, (Shape{1, kDetH, kDetW, 3}));
   // Same results on the same image in either layout.
-  const V x = pseudo_random(size_t(3) * kDetH * kDetW, 99, 2.f);
+  const V x = test::pseudo_random(size_t(3) * kDetH * kDetW, 99, 2.f);
   V x_nhwc(x.size());
   for (int c = 0; c < 3; ++c)
     for (int i = 0; i < kDetH * kDetW; ++i) x_nhwc[size_t(i * 3 + c)] = x[size_t(c * kDetH * kDetW + i)];
@@ -863,7 +843,7 @@ TEST(TfliteDetector, ImportOptionKeepsTheImageInputNchw) {
 }
 
 TEST(TfliteDetector, DetectsLikeItsOnnxTwin) {
-  const Image img = det_image(40, 30, 5), img2 = det_image(24, 36, 6);
+  const Image img = test::noise_image(40, 30, 5), img2 = test::noise_image(24, 36, 6);
   for (bool quantized : {false, true}) {
     SCOPED_TRACE(quantized ? "int8" : "float");
     const std::string tfl = kWork + (quantized ? "/det_int8.tflite" : "/det_fp32.tflite");
@@ -908,7 +888,7 @@ TEST(TfliteDetector, DetectsLikeItsOnnxTwin) {
 TEST(TfliteDetector, CliDetectRunsATfliteDetector) {
   const std::string model = kWork + "/cli_det.tflite", image = kWork + "/cli_det.png";
   write_all(model, tflite_detector(true));
-  write_png(image, det_image(40, 30, 5));
+  write_png(image, test::noise_image(40, 30, 5));
   const std::string out = kWork + "/cli_det.json";
   const std::string cmd = std::string(VEDGE_CLI) + " detect " + model + " " + image + " --json > " + out + " 2>&1";
   ASSERT_EQ(std::system(cmd.c_str()), 0) << read_all(out);
@@ -1078,7 +1058,7 @@ TEST(TfliteIntegerImport, ExportedInt8DetectorEqualsItsQdqOnnxTwin) {
   fs::remove_all(dir);
   for (uint32_t i = 0; i < 3; ++i) {
     fs::create_directories(dir + "/calib");
-    write_png(dir + "/calib/" + std::to_string(i) + ".png", det_image(96, 80, 20 + i));
+    write_png(dir + "/calib/" + std::to_string(i) + ".png", test::noise_image(96, 80, 20 + i));
   }
   QuantizeOptions q;
   q.qdq.precision = Precision::INT8;
@@ -1132,7 +1112,7 @@ TEST(TfliteIntegerImport, ExportedInt8DetectorEqualsItsQdqOnnxTwin) {
   }
   // End to end.
   Detector dt(mt), dox(mo);
-  const Image img = det_image(120, 90, 11);
+  const Image img = test::noise_image(120, 90, 11);
   expect_same_detections(dt.detect(img), dox.detect(img), 0.f);
 }
 

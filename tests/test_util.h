@@ -1,18 +1,22 @@
 // test_util.h: small helpers shared by the tests.
 //   single_node_graph() builds a Graph holding one node; run_ref() runs that
 //   node through the reference kernels (make_ref_kernel) on owned tensors;
-//   expect_floats_near() compares a tensor with expected values.
+//   expect_floats_near() compares a tensor with expected values;
+//   pseudo_random() and noise_image() make seeded test data (one linear
+//   congruential generator, so the same seed gives the same data everywhere).
 // Header-only; depends on runtime/ and GoogleTest only.
 #pragma once
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
 #include "runtime/error.h"
 #include "runtime/executor.h"
 #include "runtime/graph.h"
+#include "runtime/image.h"
 #include "runtime/kernel.h"
 #include "runtime/tensor.h"
 
@@ -63,6 +67,29 @@ inline void expect_floats_near(const Tensor& got, const Shape& shape, const std:
   ASSERT_EQ(static_cast<size_t>(got.numel()), want.size());
   const float* p = got.data<float>();
   for (size_t i = 0; i < want.size(); ++i) EXPECT_NEAR(p[i], want[i], tol) << "at element " << i;
+}
+
+// n values uniform in [-amplitude, amplitude), from `seed`.
+inline std::vector<float> pseudo_random(size_t n, uint32_t seed, float amplitude) {
+  std::vector<float> v(n);
+  for (float& x : v) {
+    seed = seed * 1664525u + 1013904223u;
+    x = amplitude * (static_cast<float>(seed >> 8) / 16777216.f * 2 - 1);
+  }
+  return v;
+}
+
+// A w x h RGB image of uniform noise, from `seed`.
+inline Image noise_image(int w, int h, uint32_t seed) {
+  Image img;
+  img.width = w;
+  img.height = h;
+  img.rgb.resize(size_t(w) * h * 3);
+  for (uint8_t& p : img.rgb) {
+    seed = seed * 1664525u + 1013904223u;
+    p = static_cast<uint8_t>(seed >> 24);
+  }
+  return img;
 }
 
 }  // namespace test
