@@ -48,11 +48,15 @@ bool is_tflite_detector(const std::string& path) {
                                   std::filesystem::exists(sidecar_path(path)));
 }
 
-bool describes_detector(const std::string& model_path, const Graph& g, const BenchOptions& opt) {
-  if (opt.network_only) return false;
-  if (is_tflite_file(model_path)) return is_tflite_detector(model_path);
-  return !opt.spec_path.empty() || g.metadata.count(kDetectorMetadataKey) != 0 ||
+// Whether the model `g` (imported from model_path) carries a detector spec:
+// metadata or a sidecar, or --spec for an ONNX model.
+bool has_detector_spec(const std::string& model_path, const Graph& g, const BenchOptions& opt) {
+  return (!opt.spec_path.empty() && !is_tflite_file(model_path)) || g.metadata.count(kDetectorMetadataKey) != 0 ||
          std::filesystem::exists(sidecar_path(model_path));
+}
+
+bool describes_detector(const std::string& model_path, const Graph& g, const BenchOptions& opt) {
+  return !opt.network_only && has_detector_spec(model_path, g, opt);
 }
 
 Graph import_model(const std::string& path) {
@@ -182,12 +186,14 @@ BenchResult run_bench(const std::string& model_path, const BenchOptions& opt) {
     r.arena_bytes = det.session().arena_bytes();
     r.profile = det.session().profile();
   } else {
+    // A TFLite network without a detector spec keeps its NHWC inputs.
+    const bool nhwc_input = tflite && !has_detector_spec(model_path, g, opt);
     Session s(std::move(g), so);
     r.load_ms = ms_since(t0);
     fill_random_inputs(s);
     for (int i = 0; i < s.num_inputs(); ++i)
       if (s.input_info(i).shape.size() == 4)
-        r.input = image_size_of(s.input_info(i).shape, tflite && !is_tflite_detector(model_path));
+        r.input = image_size_of(s.input_info(i).shape, nhwc_input);
     bool reset = false;
     auto& inf = r.samples["inference"];
     timed_loop(opt, r, [&](bool timed) {
